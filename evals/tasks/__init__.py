@@ -1,0 +1,1 @@
+"""tapehead: evals/tasks package."""

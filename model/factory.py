@@ -1,0 +1,21 @@
+"""Build a policy network from its ``ModelConfig`` (the one place that maps ``arch`` to a class).
+
+Baseline modules are imported lazily so that loading a Mamba-2 policy touches only its own code.
+"""
+
+from __future__ import annotations
+
+from .config import ModelConfig
+from .protocol import DecodingModel
+
+
+def build_model(config: ModelConfig, device=None, dtype=None) -> DecodingModel:
+    if config.arch == "mamba2":
+        from .mamba2_lm import Mamba2LM as cls
+    elif config.arch == "transformer":
+        from .transformer import TransformerLM as cls
+    elif config.arch in ("lstm", "gru"):
+        from .rnn import RNNLM as cls
+    else:  # ModelConfig already validates; kept for configs built by hand
+        raise ValueError(f"unknown architecture {config.arch!r}")
+    return cls(config, device=device, dtype=dtype)

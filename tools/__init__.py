@@ -1,0 +1,1 @@
+"""tapehead: tools package."""
