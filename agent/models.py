@@ -1,0 +1,83 @@
+"""The agent's one door to ``model/`` (DESIGN.md: agent imports model only through one lazy factory).
+
+Everything here imports ``model`` (and so torch) inside the function, so ``agent`` and its tests
+import without torch. Callers above (evals, tui, the CLI) reach networks, checkpoints, decoders
+and training only through these functions.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any
+
+
+@lru_cache(maxsize=None)
+def vocab(heads: int = 4):
+    """The byte + specials vocabulary (pure Python, no torch)."""
+    from model.vocab import Vocab
+
+    return Vocab(heads=heads)
+
+
+@lru_cache(maxsize=None)
+def codec(heads: int = 4):
+    from .codec import Codec
+
+    return Codec(vocab(heads))
+
+
+def model_config(**kwargs):
+    from model.config import ModelConfig
+
+    kwargs.setdefault("vocab_size", vocab().size)
+    return ModelConfig(**kwargs)
+
+
+def build(config, device=None):
+    from model.factory import build_model
+
+    return build_model(config, device=device)
+
+
+def load(path: str, device: str = "cpu"):
+    """(model, meta) from a checkpoint; refuses a vocabulary other than ours."""
+    import torch
+
+    from model.checkpoint import load_checkpoint
+
+    if not (os.path.exists(path) or os.path.exists(path + ".json") or os.path.exists(path + ".safetensors")):
+        raise FileNotFoundError(f"no checkpoint at {path} (expected {path}.json and {path}.safetensors)")
+    return load_checkpoint(path, expected_vocab=vocab().to_json(), device=device, dtype=torch.float32)
+
+
+def save(path: str, model, *, recipe: dict | None = None, metrics: dict | None = None, bf16: bool = False) -> None:
+    import torch
+
+    from model.checkpoint import save_checkpoint
+
+    save_checkpoint(path, model, vocab_json=vocab().to_json(), recipe=recipe, metrics=metrics,
+                    dtype=torch.bfloat16 if bf16 else None)
+
+
+def decoder(model, batch_size: int, *, device=None, cuda_graph: bool = True, bf16: bool = False):
+    from model.decoder import BatchDecoder
+
+    return BatchDecoder(model, batch_size, vocab().size, device=device, cuda_graph=cuda_graph, autocast_bf16=bf16)
+
+
+def model_policy(model, device: str = "cpu"):
+    from .policy import ModelPolicy
+
+    return ModelPolicy(model, vocab().size, device=device)
+
+
+def train(model, data, cfg: dict, *, val_data=None, **kw) -> dict[str, Any]:
+    from model.train import TrainConfig, train as _train
+
+    return _train(model, data, TrainConfig(**cfg), val_data=val_data, vocab_json=vocab().to_json(), **kw)
+
+
+def kernel_path(model) -> str:
+    fn = getattr(model, "kernel_path", None)
+    return fn() if fn else "pytorch"

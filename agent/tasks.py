@@ -1,0 +1,53 @@
+"""The task protocol and registry (tasks live in ``evals/tasks``; the agent finds them by name).
+
+Tasks sit above the agent (DESIGN.md), so the agent never imports them: each task module is
+registered under the entry-point group ``tapehead.tasks`` in ``pyproject.toml`` and loaded here
+by name when a command needs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Instance:
+    text: str  # the episode input, canonical (e.g. "123+456=")
+    answer: str  # the right output stream
+    size: int  # the task's size parameter (digits, disks, nodes)
+    kind: str = "random"  # random, or the name of a hard case
+
+
+class Task(Protocol):
+    name: str
+    heads: int
+    default_policy: str  # path of the shipped checkpoint (without suffix), or ""
+
+    def parse(self, user_input: str) -> str:
+        """Validate a user's input; the canonical episode text. Raises ValueError with a clear message."""
+
+    def answer(self, text: str) -> str:
+        """The right output stream for an episode text."""
+
+    def sample(self, size: int, rng, *, train: bool = False) -> Instance:
+        """A random instance: for training, sizes up to ``size``; for tests, exactly ``size``."""
+
+    def hard_cases(self, size: int, rng) -> list[Instance]:
+        """Adversarial instances of ``size`` (carry chains, unequal lengths, zeros, ...)."""
+
+    def teacher(self, codec):
+        """A policy that writes the reference trace, run through the real tools."""
+
+
+def task_names() -> list[str]:
+    return sorted(ep.name for ep in entry_points(group="tapehead.tasks"))
+
+
+def get_task(name: str) -> Task:
+    for ep in entry_points(group="tapehead.tasks"):
+        if ep.name == name:
+            return ep.load()
+    known = ", ".join(task_names()) or "none (is tapehead installed? pip install -e .)"
+    raise KeyError(f"unknown task {name!r}; known tasks: {known}")
