@@ -72,10 +72,18 @@ def model_policy(model, device: str = "cpu"):
     return ModelPolicy(model, vocab().size, device=device)
 
 
-def train(model, data, cfg: dict, *, val_data=None, **kw) -> dict[str, Any]:
+def train(model, data, cfg: dict, *, val_data=None, callbacks=None) -> dict[str, Any]:
+    """Train in place with ``model.train.train``; ``cfg`` holds ``TrainConfig`` fields."""
     from model.train import TrainConfig, train as _train
 
-    return _train(model, data, TrainConfig(**cfg), val_data=val_data, vocab_json=vocab().to_json(), **kw)
+    return _train(model, data, TrainConfig(**cfg), val_data=val_data, vocab_json=vocab().to_json(), callbacks=callbacks)
+
+
+def make_batch(input_ids, loss_mask):
+    """A ``model.train.Batch`` (what the trainer consumes) from [B, T] tensors."""
+    from model.train import Batch
+
+    return Batch(input_ids, loss_mask)
 
 
 def kernel_path(model) -> str:

@@ -285,11 +285,12 @@ def _check_and_load_state(model: torch.nn.Module, tensors: dict[str, torch.Tenso
         problems.append(
             f"unexpected keys {unexpected[:8]}" + (f" (+{len(unexpected) - 8} more)" if len(unexpected) > 8 else "")
         )
-    for k, t in state.items():
-        if k in tensors and tuple(tensors[k].shape) != tuple(t.shape):
-            problems.append(
-                f"shape mismatch for {k}: checkpoint {list(tensors[k].shape)} vs model {list(t.shape)}"
-            )
+    shapes = [
+        f"shape mismatch for {k}: checkpoint {list(tensors[k].shape)} vs model {list(t.shape)}"
+        for k, t in state.items()
+        if k in tensors and tuple(tensors[k].shape) != tuple(t.shape)
+    ]
+    problems += shapes[:8] + ([f"... {len(shapes) - 8} more shape mismatches"] if len(shapes) > 8 else [])
     if problems:
         raise CheckpointError(f"{source} does not fit the model: " + "; ".join(problems))
     # tensors tied in the model (same storage) must be equal in the file

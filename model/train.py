@@ -49,6 +49,7 @@ import torch.nn.functional as F
 
 from .checkpoint import (
     CheckpointError,
+    _read_json,
     _unwrap,
     checkpoint_paths,
     load_into,
@@ -291,8 +292,6 @@ def _py_random_from_json(data) -> tuple:
 
 def _load_train_state(out_dir, model, opt, dctx: _Dist, device: torch.device, vocab_json: dict) -> dict:
     """Load weights, optimizer state and this rank's RNG from ``out_dir/last*``; returns the state JSON."""
-    from .checkpoint import _read_json  # shared JSON reader with CheckpointError messages
-
     wpath, jpath = train_state_paths(out_dir)
     meta = _read_json(jpath, "training state")
     if meta.get("format") != STATE_FORMAT or meta.get("format_version", 0) > STATE_FORMAT_VERSION:
@@ -322,7 +321,7 @@ def _load_train_state(out_dir, model, opt, dctx: _Dist, device: torch.device, vo
     for pid, d in meta["optimizer"].get("state_scalars", {}).items():
         state.setdefault(int(pid), {}).update(d)
     # hyper-parameters come from the current config (lr is set by the schedule every step)
-    pass
+    opt.load_state_dict({"state": state, "param_groups": cur["param_groups"]})
 
     saved_world = int(meta.get("world_size", 1))
     if saved_world == dctx.world and f"rng.cpu.{dctx.rank}" in tensors:

@@ -48,9 +48,11 @@ DEV_NODES = ("null", "zero", "full", "random", "urandom", "tty")
 NOBODY = 65534
 
 libc = ctypes.CDLL(None, use_errno=True)
-libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
-libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
-libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+LINUX = sys.platform.startswith("linux") and all(hasattr(libc, f) for f in ("unshare", "mount", "prctl"))
+if LINUX:
+    libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+    libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 
 
 def _ok(ret, what):
@@ -64,14 +66,20 @@ def _b(s):
 
 
 def unshare(flags):
+    if not LINUX:
+        raise OSError(38, "namespaces need Linux")
     _ok(libc.unshare(ctypes.c_int(flags)), "unshare")
 
 
 def mount(src, dst, fstype, flags, data=None):
+    if not LINUX:
+        raise OSError(38, "mounts need Linux")
     _ok(libc.mount(_b(src), _b(dst), _b(fstype), flags, _b(data)), f"mount {dst}")
 
 
 def prctl(option, arg):
+    if not LINUX:
+        raise OSError(38, "prctl needs Linux")
     _ok(libc.prctl(option, arg, 0, 0, 0), f"prctl {option}")
 
 
@@ -236,10 +244,21 @@ def child(opts, report, status_fd, to_l, from_l, has_pidns, netns):
     os.write(status_fd, ("\n".join(report) + "\n").encode())
     os.close(status_fd)
     try:
-        os.execvp(ARGV[0], ARGV)
+        os.execv(which(ARGV[0]), ARGV)
     except OSError as e:
         os.write(2, f"sandbox: cannot run {ARGV[0]!r}: {e.strerror}\n".encode())
         os._exit(127)
+
+
+def which(name):
+    """PATH lookup after pivot_root, without the imports os.execvp would need (stdlib may be absent)."""
+    if "/" in name:
+        return name
+    for d in os.environ.get("PATH", "/usr/bin:/bin").split(":"):
+        candidate = os.path.join(d or ".", name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    raise FileNotFoundError(2, "command not found", name)
 
 
 def main():
@@ -254,7 +273,11 @@ def main():
             report.append("cgroup=1")
         except OSError as e:
             report.append(f"error=cgroup: {e}")
-    if os.geteuid() != 0:  # unprivileged: a user namespace first, mapping our own ids
+    namespaces = opts.get("ns", "1") == "1"
+    if not namespaces:
+        opts.pop("root", None)
+        report.append("error=namespaces switched off (Limits.isolate=False)")
+    if os.geteuid() != 0 and namespaces:  # unprivileged: a user namespace first, mapping our own ids
         try:
             uid, gid = os.geteuid(), os.getegid()
             unshare(CLONE_NEWUSER)
@@ -266,7 +289,8 @@ def main():
             report.append(f"error=user namespace: {e}")
     pidns = netns = False
     want_net = opts.get("net", "0") == "0"
-    for flags in ((CLONE_NEWPID | CLONE_NEWNET) if want_net else CLONE_NEWPID, CLONE_NEWPID, 0):
+    tries = ((CLONE_NEWPID | CLONE_NEWNET) if want_net else CLONE_NEWPID, CLONE_NEWPID, 0)
+    for flags in tries if namespaces else (0,):
         try:
             if flags:
                 unshare(flags)
@@ -283,6 +307,8 @@ def main():
         os.close(l_to_c)
         try:
             child(opts, report, status_fd, c_to_l, c_from_l, pidns, netns)
+        except BaseException as e:  # never unwind into L's code in the child
+            os.write(2, f"sandbox: set-up failed: {type(e).__name__}: {e}\n".encode())
         finally:
             os._exit(126)
     os.close(c_to_l)

@@ -102,7 +102,9 @@ def test_param_groups_follow_mamba_ssm_convention(arch):
     assert decay["weight_decay"] == 0.1 and no_decay["weight_decay"] == 0.0
     assert all(p.dim() >= 2 and not getattr(p, "_no_weight_decay", False) for p in decay["params"])
     no = {names[id(p)] for p in no_decay["params"]}
-    assert all(model.get_parameter(n).dim() == 1 or getattr(model.get_parameter(n), "_no_weight_decay", False) for n in no)
+    for n in no:
+        p = model.get_parameter(n)
+        assert p.dim() == 1 or getattr(p, "_no_weight_decay", False), n
     ids = [id(p) for g in (decay, no_decay) for p in g["params"]]
     assert len(ids) == len(set(ids)) == len({id(p) for p in model.parameters()})  # tied counted once
     if arch == "mamba2":
@@ -178,12 +180,13 @@ def test_exact_resume_is_bit_identical(tmp_path):
     s1 = train(straight, data, quiet(out_dir=str(tmp_path / "a"), **cfg), val_data=val, vocab_json=VOCAB.to_json())
 
     first = tiny(seed=0)
-    s2 = train(first, data, quiet(out_dir=str(tmp_path / "b"), stop_at=5, **cfg), val_data=val, vocab_json=VOCAB.to_json())
+    vj = VOCAB.to_json()
+    s2 = train(first, data, quiet(out_dir=str(tmp_path / "b"), stop_at=5, **cfg), val_data=val, vocab_json=vj)
     assert s2["step"] == 5 and s2["stopped"] == "stop_at"
     assert (tmp_path / "b" / "last.train.safetensors").exists()
 
     resumed = tiny(seed=123)  # other initial weights: they must come from the checkpoint
-    s3 = train(resumed, data, quiet(out_dir=str(tmp_path / "b"), resume=True, **cfg), val_data=val, vocab_json=VOCAB.to_json())
+    s3 = train(resumed, data, quiet(out_dir=str(tmp_path / "b"), resume=True, **cfg), val_data=val, vocab_json=vj)
     assert s3["resumed_from"] == 5 and s3["step"] == 12
     assert s3["tokens_seen"] == s1["tokens_seen"] and s3["target_tokens_seen"] == s1["target_tokens_seen"]
     a, b = straight.state_dict(), resumed.state_dict()
@@ -224,7 +227,8 @@ def test_resume_refuses_other_architecture(tmp_path):
 
 
 def test_time_limit_stops_with_a_checkpoint(tmp_path):
-    s = train(tiny(), ReverseDigits(), quiet(steps=10_000, time_limit_s=1e-9, out_dir=str(tmp_path)), vocab_json=VOCAB.to_json())
+    cfg = quiet(steps=10_000, time_limit_s=1e-9, out_dir=str(tmp_path))
+    s = train(tiny(), ReverseDigits(), cfg, vocab_json=VOCAB.to_json())
     assert s["stopped"] == "time_limit" and s["step"] == 1 and s["checkpoint"]
     assert math.isfinite(s["final_loss"])
 
@@ -254,9 +258,11 @@ def _ddp_worker(rank: int, world: int, port: int, out_dir: str):
     assert summary["world_size"] == world and summary["tokens_seen"] == 4 * 8 * 9 * world
     from safetensors.torch import save_file
 
-    save_file({k: v.contiguous().clone() for k, v in model.state_dict().items()}, os.path.join(out_dir, f"rank{rank}.safetensors"))
+    state = {k: v.contiguous().clone() for k, v in model.state_dict().items()}
+    save_file(state, os.path.join(out_dir, f"rank{rank}.safetensors"))
 
 
+@pytest.mark.slow  # about 13 s: two fresh interpreters import torch
 def test_ddp_two_cpu_processes_end_identical(tmp_path):
     from safetensors.torch import load_file
 

@@ -1,0 +1,186 @@
+"""``tapehead solve``, ``tapehead eval`` and ``tapehead train``: the task commands.
+
+Registered as plugins of ``agent.cli`` (entry points in pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from agent import models
+from agent.episode import Limits
+from agent.loop import run_episode
+from agent.tasks import get_task, task_names
+
+out = Console()
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise ValueError(f"--sizes takes comma-separated integers, got {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise ValueError(f"--sizes needs positive integers, got {text!r}")
+    return sizes
+
+
+# --- solve ------------------------------------------------------------------------------------------------
+def register_solve(sub) -> None:
+    p = sub.add_parser("solve", help="solve one problem with a policy (the shipped one by default)",
+                       description="Solve one problem, e.g. `tapehead solve addition 123+456`.")
+    p.add_argument("task", help=f"task name ({', '.join(task_names())})")
+    p.add_argument("input", help="the problem, in the task's natural form (e.g. 123+456)")
+    p.add_argument("--policy", help="checkpoint path (without suffix); default: the task's shipped policy")
+    p.add_argument("--teacher", action="store_true", help="run the task's hard-coded teacher instead of a network")
+    p.add_argument("--trace", action="store_true", help="print the coloured trace (thoughts, commands, observations, outputs)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--max-tokens", type=int, default=None, help="stop the episode after this many tokens")
+    p.set_defaults(func=cmd_solve)
+
+
+def cmd_solve(args) -> int:
+    from .runner import resolve_policy
+
+    task = get_task(args.task)
+    text = task.parse(args.input)
+    codec = models.codec()
+    if args.teacher:
+        policy, name, state_bytes = task.teacher(codec), "teacher", 0
+    else:
+        name = resolve_policy(task, args.policy)
+        model, _ = models.load(name, device=args.device)
+        policy = models.model_policy(model, device=args.device)
+    limits = Limits(max_tokens=args.max_tokens or 60 * (len(text) + 10))
+    traj = run_episode(policy, codec, text, task=task.name, limits=limits, policy_name=name)
+    expected = task.answer(text)
+    if args.json:
+        calls = traj.counts["tool_calls"]
+        print(json.dumps({
+            "task": task.name, "input": text, "answer": traj.answer, "correct": traj.answer == expected,
+            "exit": traj.exit, "tokens": traj.generated, "tool_calls": calls, "seconds": traj.seconds,
+            "tokens_per_s": round(traj.generated / traj.seconds, 1) if traj.seconds else None,
+            "state_bytes": traj.meta.get("state_bytes"), "policy": name, "counts": traj.counts,
+        }))
+    else:
+        if args.trace:
+            out.print(codec.legend())
+            out.print(codec.render(traj.tokens, traj.prompt_len, max_tokens=4000))
+        out.print(traj.answer, highlight=False, soft_wrap=True)
+        if traj.exit != "eos" or traj.answer != expected:
+            Console(stderr=True).print(f"[yellow]note:[/] exit={traj.exit}; the right answer is {expected[:80]}"
+                                       f"{'…' if len(expected) > 80 else ''}", highlight=False)
+    return 0 if traj.exit == "eos" else 1
+
+
+# --- eval -------------------------------------------------------------------------------------------------
+def register_eval(sub) -> None:
+    p = sub.add_parser("eval", help="evaluate a policy across sizes (results file, table, plot)")
+    p.add_argument("task", help=f"task name ({', '.join(task_names())})")
+    p.add_argument("--sizes", default="5,10,100,1000", help="comma-separated sizes (default 5,10,100,1000)")
+    p.add_argument("--n", type=int, default=100, help="random problems per size")
+    p.add_argument("--n-large", type=int, default=None, help="problems per size for sizes >= --large-from")
+    p.add_argument("--large-from", type=int, default=2000)
+    p.add_argument("--hard", action="store_true", help="add the task's hard cases at each size")
+    p.add_argument("--policy", help="checkpoint path (without suffix); default: the shipped policy")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--batch", type=int, default=64, help="episodes decoded in lockstep")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="results directory (default runs/eval-TASK-TIME)")
+    p.add_argument("--save-trajectories", action="store_true", help="write every trajectory (gzip JSON)")
+    p.add_argument("--teacher-workers", type=int, default=0, help="processes building teacher traces")
+    p.add_argument("--no-cuda-graph", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=cmd_eval)
+
+
+def cmd_eval(args) -> int:
+    from . import report
+    from .runner import evaluate
+
+    task = get_task(args.task)
+    sizes = _sizes(args.sizes)
+    out_dir = args.out or f"runs/eval-{task.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    res = evaluate(task.name, sizes, args.n, policy=args.policy, device=args.device, batch_size=args.batch,
+                   seed=args.seed, hard=args.hard, out_dir=out_dir, n_large=args.n_large, large_from=args.large_from,
+                   save_trajectories=args.save_trajectories, cuda_graph=not args.no_cuda_graph,
+                   teacher_workers=args.teacher_workers, progress=not args.json and sys.stderr.isatty(),
+                   command="tapehead " + " ".join(sys.argv[1:]))
+    try:
+        png = report.plot(res, str(Path(out_dir) / "accuracy.png"), train_size=getattr(task, "train_size", None))
+    except ImportError as e:  # the GPU machine has no matplotlib: plot later from the results file
+        png = f"(no plot: {e})"
+    if args.json:
+        print(json.dumps({"results": str(Path(out_dir) / "results.json"), "plot": png, "summary": res["summary"]}))
+    else:
+        out.print(report.table(res))
+        out.print(f"results: {out_dir}/results.json  plot: {png}")
+    return 0
+
+
+# --- train ------------------------------------------------------------------------------------------------
+def register_train(sub) -> None:
+    p = sub.add_parser("train", help="train a policy from scratch on a task's teacher traces")
+    p.add_argument("task", help=f"task name ({', '.join(task_names())})")
+    p.add_argument("--out", required=True, help="run directory (checkpoints, resumable state)")
+    p.add_argument("--max-size", type=int, default=None, help="largest training size (default: the task's)")
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--seq-len", type=int, default=256)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument("--warmup", type=int, default=100)
+    p.add_argument("--arch", default="mamba2", choices=["mamba2", "transformer", "lstm", "gru"])
+    p.add_argument("--d-model", type=int, default=256)
+    p.add_argument("--layers", type=int, default=4)
+    p.add_argument("--d-state", type=int, default=64)
+    p.add_argument("--headdim", type=int, default=64)
+    p.add_argument("--chunk-size", type=int, default=64)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=0, help="processes building traces ahead (0: inline)")
+    p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument("--val-every", type=int, default=250)
+    p.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
+    p.add_argument("--ship", default=None, help="also write the final weights in bf16 to this path (without suffix)")
+    p.set_defaults(func=cmd_train)
+
+
+def cmd_train(args) -> int:
+    import torch
+
+    from .data import Prefetched, TraceSource
+
+    task = get_task(args.task)
+    max_size = args.max_size or getattr(task, "train_size", 5)
+    torch.manual_seed(args.seed)
+    cfg = models.model_config(arch=args.arch, d_model=args.d_model, n_layer=args.layers, d_state=args.d_state,
+                              headdim=args.headdim, chunk_size=args.chunk_size)
+    model = models.build(cfg, device=args.device)
+    data = TraceSource(task.name, max_size, args.batch, args.seq_len, seed=args.seed)
+    val = TraceSource(task.name, max_size, args.batch, args.seq_len, seed=args.seed + 10_000)
+    if args.workers:
+        data = Prefetched(data, workers=args.workers)
+    recipe = {"task": task.name, "max_size": max_size, "steps": args.steps, "batch": args.batch,
+              "seq_len": args.seq_len, "lr": args.lr, "weight_decay": args.weight_decay, "warmup": args.warmup,
+              "seed": args.seed, "command": "tapehead " + " ".join(sys.argv[1:])}
+    out.print(f"training {args.arch} ({model.num_parameters():,} parameters, {models.kernel_path(model)}) "
+              f"on {task.name} <= {max_size}, {args.steps} steps x {args.batch}")
+    summary = models.train(model, data, dict(
+        steps=args.steps, lr=args.lr, weight_decay=args.weight_decay, warmup_steps=args.warmup, seed=args.seed,
+        out_dir=args.out, checkpoint_every=args.checkpoint_every, val_every=args.val_every,
+        bf16=args.device.startswith("cuda"), resume=args.resume), val_data=val)
+    if hasattr(data, "close"):
+        data.close()
+    if args.ship:
+        models.save(args.ship, model, recipe=recipe, metrics={"train": summary}, bf16=True)
+        out.print(f"shipped bf16 weights to {args.ship}.safetensors")
+    out.print(json.dumps({k: v for k, v in summary.items() if isinstance(v, (int, float, str))}))
+    return 0

@@ -1,0 +1,92 @@
+"""Training data: fresh task instances every step, turned into teacher traces through the real tools.
+
+``TraceSource.batch(step, rank, world_size)`` is a pure function of its arguments (the instance
+generator is seeded by (seed, step, rank)), which is what the trainer needs for exact resume and
+for DistributedDataParallel (each rank draws its own share of the global batch). Each row is
+``[BOS] input ... [EOS]`` from the teacher, padded with ``[PAD]``; ``loss_mask`` is the codec's
+(input and observations masked, padding masked).
+
+Teacher traces cost a few microseconds per token in Python; on the GPU machine ``Prefetched``
+builds the next batches in worker processes while the current one trains.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import random
+import numpy as np
+import torch
+
+from agent.loop import run_episode
+from agent.models import codec as get_codec
+from agent.models import make_batch
+from agent.tasks import get_task
+
+
+def trace(task, codec, text: str) -> tuple[list[int], list[bool]]:
+    """The teacher's tokens and loss mask for one episode input."""
+    traj = run_episode(task.teacher(codec), codec, text, task=task.name)
+    if traj.exit != "eos":
+        raise RuntimeError(f"teacher for {task.name} did not finish on {text!r}: {traj.exit}")
+    return traj.tokens, codec.loss_mask(traj.tokens, traj.prompt_len)
+
+
+class TraceSource:
+    def __init__(self, task: str, max_size: int, batch_size: int, seq_len: int, seed: int = 0):
+        self.task_name, self.max_size, self.batch_size, self.seq_len, self.seed = task, max_size, batch_size, seq_len, seed
+
+    def arrays(self, step: int, rank: int = 0, world_size: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        task, codec = get_task(self.task_name), get_codec()
+        rows = self.batch_size // world_size
+        rng = random.Random(f"{self.seed}/{step}/{rank}")
+        ids = np.full((rows, self.seq_len), codec.PAD, dtype=np.int64)
+        mask = np.zeros((rows, self.seq_len), dtype=bool)
+        for r in range(rows):
+            inst = task.sample(self.max_size, rng, train=True)
+            toks, m = trace(task, codec, inst.text)
+            if len(toks) > self.seq_len:
+                raise ValueError(f"trace of {inst.text!r} has {len(toks)} tokens > seq_len {self.seq_len}; raise --seq-len")
+            ids[r, : len(toks)] = toks
+            mask[r, : len(m)] = m
+        return ids, mask
+
+    def describe(self) -> dict:
+        return {"task": self.task_name, "max_size": self.max_size, "batch_size": self.batch_size,
+                "seq_len": self.seq_len, "seed": self.seed}
+
+    def batch(self, step: int, rank: int = 0, world_size: int = 1):
+        ids, mask = self.arrays(step, rank, world_size)
+        return make_batch(torch.from_numpy(ids), torch.from_numpy(mask))
+
+
+def _arrays(source: TraceSource, step: int, rank: int, world_size: int):
+    return source.arrays(step, rank, world_size)
+
+
+class Prefetched:
+    """Same batches as ``source``, built ``ahead`` steps in advance by ``workers`` processes."""
+
+    def __init__(self, source: TraceSource, workers: int = 8, ahead: int = 32):
+        self.source, self.workers, self.ahead = source, workers, ahead
+        self._pool = None
+        self._pending: dict[tuple, object] = {}
+
+    def describe(self) -> dict:
+        return self.source.describe()
+
+    def batch(self, step: int, rank: int = 0, world_size: int = 1):
+        if self._pool is None:  # spawn: the parent may already hold a CUDA context
+            self._pool = mp.get_context("spawn").Pool(self.workers)
+        for s in range(step, step + self.ahead):
+            key = (s, rank, world_size)
+            if key not in self._pending:
+                self._pending[key] = self._pool.apply_async(_arrays, (self.source, s, rank, world_size))
+        ids, mask = self._pending.pop((step, rank, world_size)).get()
+        for key in [k for k in self._pending if k[0] < step]:  # a resume can skip steps
+            self._pending.pop(key)
+        return make_batch(torch.from_numpy(ids), torch.from_numpy(mask))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool = None

@@ -1,0 +1,63 @@
+"""Tables and plots made from a results file alone (``evals/runner.py`` writes it)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def load(path: str) -> dict:
+    p = Path(path)
+    if p.is_dir():
+        p = p / "results.json"
+    return json.loads(p.read_text())
+
+
+def table(results: dict):
+    """A rich Table: one row per size."""
+    from rich.table import Table
+
+    t = Table(title=f"{results['task']}: {Path(results['policy']).name} on {results['device']} ({results['kernel_path']})")
+    for col in ("size", "n", "answer acc", "trajectory acc", "hard cases", "mean tokens", "seconds", "tok/s"):
+        t.add_column(col, justify="right")
+    for s in results["summary"]:
+        t.add_row(str(s["size"]), str(s["n"]), f"{100 * s['answer_acc']:.1f}%", f"{100 * s['trajectory_acc']:.1f}%",
+                  f"{s['hard_correct']}/{s['hard_n']}" if s["hard_n"] else "-", f"{s['mean_tokens']:.0f}",
+                  f"{s['seconds']:.1f}", f"{s['tokens_per_s'] or 0:.0f}")
+    return t
+
+
+def markdown(results: dict) -> str:
+    lines = ["| size | n | answer acc | trajectory acc | hard cases | mean tokens | seconds |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for s in results["summary"]:
+        hard = f"{s['hard_correct']}/{s['hard_n']}" if s["hard_n"] else "-"
+        lines.append(f"| {s['size']} | {s['n']} | {100 * s['answer_acc']:.1f}% | {100 * s['trajectory_acc']:.1f}% | "
+                     f"{hard} | {s['mean_tokens']:.0f} | {s['seconds']:.1f} |")
+    return "\n".join(lines)
+
+
+def plot(results: dict, path: str, train_size: int | None = None) -> str:
+    """PNG of answer and trajectory accuracy against size (log x)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = [s["size"] for s in results["summary"]]
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    ax.plot(sizes, [100 * s["answer_acc"] for s in results["summary"]], "o-", label="answer")
+    ax.plot(sizes, [100 * s["trajectory_acc"] for s in results["summary"]], "s--", label="whole trajectory")
+    if train_size:
+        ax.axvline(train_size, color="grey", ls=":", label=f"trained on <= {train_size}")
+    ax.set_xscale("log")
+    ax.set_ylim(-3, 103)
+    ax.set_xlabel("size (digits)" if results["task"] == "addition" else "size")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(f"{results['task']}: {Path(results['policy']).name}")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

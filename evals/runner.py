@@ -1,0 +1,158 @@
+"""Batch evaluation: a policy against a task's instances at several sizes, scored two ways.
+
+Scores (paper §3.1): the *answer* (the output stream equals the right result) and the whole
+*trajectory* (every token equals the teacher's trace, run through the same tools). Episodes run
+batched through ``agent.batched_loop`` (on the GPU with a CUDA-graph step, or on CPU); teacher
+traces for the trajectory score are built in worker processes meanwhile.
+
+Writes one results file (``results.json``: every instance, the summary per size, the command and
+the environment), from which ``evals/report.py`` makes tables and plots; per-instance trajectories
+go to ``trajectories/`` when asked.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import multiprocessing as mp
+import os
+import platform
+import random
+import sys
+import time
+from pathlib import Path
+
+from agent import models
+from agent.batched_loop import run_batched
+from agent.episode import Limits
+from agent.loop import run_episode
+from agent.tasks import get_task
+
+POLICY_DIR = Path(__file__).resolve().parent / "policies"
+
+
+def resolve_policy(task, path: str | None) -> str:
+    """The checkpoint to use: ``path`` if given, else the task's shipped default."""
+    if path:
+        return path
+    name = Path(task.default_policy).name
+    return str(POLICY_DIR / name)
+
+
+def _teacher_tokens(task_name: str, text: str) -> list[int]:
+    task, codec = get_task(task_name), models.codec()
+    return run_episode(task.teacher(codec), codec, text, task=task_name).tokens
+
+
+def instances_for(task, size: int, n: int, seed: int, hard: bool) -> list:
+    rng = random.Random(f"eval/{task.name}/{seed}/{size}")
+    insts = [task.sample(size, rng) for _ in range(n)]
+    if hard:
+        insts += task.hard_cases(size, rng)
+    return insts
+
+
+def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = None, device: str = "cpu",
+             batch_size: int = 64, seed: int = 0, hard: bool = False, out_dir: str | None = None,
+             n_large: int | None = None, large_from: int = 2000, save_trajectories: bool = False,
+             cuda_graph: bool = True, teacher_workers: int = 0, max_tokens_factor: float = 1.25,
+             progress: bool = True, command: str = "") -> dict:
+    """Returns the results dict (also written to ``out_dir/results.json`` when given)."""
+    task = get_task(task_name)
+    codec = models.codec()
+    path = resolve_policy(task, policy)
+    model, meta = models.load(path, device=device)
+    decoders: dict[int, object] = {}
+
+    def factory(b):
+        if b not in decoders:
+            decoders[b] = models.decoder(model, b, device=device, cuda_graph=cuda_graph)
+        return decoders[b]
+
+    results = {
+        "task": task_name, "policy": path, "policy_config": meta.get("config"), "policy_params": meta.get("params"),
+        "device": device, "kernel_path": models.kernel_path(model), "batch_size": batch_size, "seed": seed,
+        "command": command or " ".join(sys.argv), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": platform.node(), "python": platform.python_version(), "instances": [], "summary": [],
+    }
+    if device.startswith("cuda"):
+        import torch
+
+        results["gpu"] = torch.cuda.get_device_name(0)
+    pool = mp.get_context("spawn").Pool(teacher_workers) if teacher_workers > 0 else None
+    out = Path(out_dir) if out_dir else None
+    if out:
+        (out / "trajectories").mkdir(parents=True, exist_ok=True) if save_trajectories else out.mkdir(parents=True, exist_ok=True)
+    bar = _progress(progress)
+    try:
+        for size in sizes:
+            count = n_large if (n_large is not None and size >= large_from) else n
+            insts = instances_for(task, size, count, seed, hard)
+            texts = [i.text for i in insts]
+            teachers = [pool.apply_async(_teacher_tokens, (task_name, t)) for t in texts] if pool else None
+            # a runaway episode is cut at max_tokens_factor x the teacher's length (~36 tokens/digit for addition)
+            limits = Limits(max_tokens=int(max_tokens_factor * (40 * size + 100)) + 200)
+            job = bar.add_task(f"{task_name} size {size}", total=len(texts)) if bar else None
+            t0 = time.perf_counter()
+            trajs = run_batched(lambda b: factory(b), codec, texts, task=task_name, limits=limits,
+                                batch_size=batch_size, policy_name=path,
+                                on_step=(lambda d, tot: bar.update(job, completed=d)) if bar else None)
+            wall = time.perf_counter() - t0
+            rows = []
+            for k, (inst, tr) in enumerate(zip(insts, trajs)):
+                ref = teachers[k].get() if teachers else _teacher_tokens(task_name, inst.text)
+                row = {"size": size, "kind": inst.kind, "input": inst.text, "correct": tr.answer == inst.answer,
+                       "trajectory_exact": tr.tokens == ref, "exit": tr.exit, "tokens": tr.generated,
+                       "teacher_tokens": len(ref) - tr.prompt_len, "seconds": tr.seconds,
+                       "answer_head": tr.answer[:40]}
+                if not row["trajectory_exact"]:
+                    row["first_divergence"] = next((j for j, (a, b) in enumerate(zip(tr.tokens, ref)) if a != b),
+                                                   min(len(tr.tokens), len(ref)))
+                rows.append(row)
+                if out and save_trajectories:
+                    with gzip.open(out / "trajectories" / f"{size}-{k:04d}.json.gz", "wt") as f:
+                        json.dump(tr.to_json(), f)
+            results["instances"].extend(rows)
+            results["summary"].append(_summarise(size, rows, wall))
+            if out:
+                _write(out / "results.json", results)
+    finally:
+        if bar:
+            bar.stop()
+        if pool:
+            pool.terminate()
+    results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    if out:
+        _write(out / "results.json", results)
+    return results
+
+
+def _summarise(size: int, rows: list[dict], wall: float) -> dict:
+    rnd = [r for r in rows if r["kind"] == "random"]
+    hard = [r for r in rows if r["kind"] != "random"]
+    total_tokens = sum(r["tokens"] for r in rows)
+    return {
+        "size": size, "n": len(rnd),
+        "answer_acc": sum(r["correct"] for r in rnd) / max(1, len(rnd)),
+        "trajectory_acc": sum(r["trajectory_exact"] for r in rnd) / max(1, len(rnd)),
+        "hard_n": len(hard), "hard_correct": sum(r["correct"] for r in hard),
+        "mean_tokens": total_tokens / max(1, len(rows)), "seconds": round(wall, 3),
+        "tokens_per_s": round(total_tokens / wall, 1) if wall > 0 else None,
+    }
+
+
+def _write(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+
+
+def _progress(enabled: bool):
+    if not enabled:
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                 transient=False, redirect_stdout=False)
+    p.start()
+    return p
