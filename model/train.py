@@ -19,7 +19,7 @@ Conventions
 - **Checkpoints** (only rank 0 writes): ``out_dir/last.{safetensors,json}`` is a policy checkpoint
   (``model/checkpoint.py``, float32 weights); ``out_dir/last.train.{safetensors,json}`` is the
   resumable state: AdamW tensors and per-rank torch RNG states in safetensors, the rest (step,
-  tokens seen, optimizer hyper-parameters, Python ``random`` state, config) in JSON, tied to the
+  tokens seen, optimizer hyper-parameters, rank 0's Python ``random`` state, config) in JSON, tied to the
   weights by their sha256. Nothing is pickled. ``TrainConfig.resume`` continues from there; on CPU
   the resumed run ends with bit-identical weights to an uninterrupted one
   (tests/model/test_train.py).
@@ -336,7 +336,7 @@ def _load_train_state(out_dir, model, opt, dctx: _Dist, device: torch.device, vo
                 "differ from the original run",
                 file=sys.stderr,
             )
-    if "python_random" in meta:
+    if "python_random" in meta and dctx.rank == 0:  # rank 0's stream (other ranks keep their seed)
         random.setstate(_py_random_from_json(meta["python_random"]))
     return meta
 

@@ -26,7 +26,7 @@ def test_git_mode_carries_staged_unstaged_and_untracked_but_not_ignored(ws, user
     assert ws.changes() == []  # the start is the user's working state
     files = ws.list_files()
     assert "notes.txt" in files and "src/app.py" in files and ".gitignore" in files
-    assert not any(f.startswith(("build/", ".git")) or f == "debug.log" for f in files)
+    assert not any(f.startswith(("build/", ".git/")) or f in (".git", "debug.log") for f in files)
 
 
 def test_creating_a_workspace_leaves_the_user_tree_and_index_alone(user_repo, tmp_path):
