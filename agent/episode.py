@@ -10,7 +10,8 @@ lockstep) drive an ``Episode`` the same way, which is why they produce identical
    ``[OBS] ... [/OBS]`` span, ``[ERR]`` after an invalid token), or nothing if the episode ended.
 
 Tape commands run here, in process, inside the policy step (DESIGN.md: a 1,000-digit addition
-needs thousands of them). Multi-token calls go to ``call_tools`` (name -> function(args) -> text);
+needs thousands of them). Multi-token calls go to ``call_tools`` (name -> function(args) -> text,
+or a factory ``f(tape) -> that dict`` for tools over the episode's memory, like the search tool);
 an unknown tool or a failing one is answered with an error observation and counts as malformed.
 """
 
@@ -36,15 +37,16 @@ class Limits:
 
 class Episode:
     def __init__(self, codec: Codec, text: str, *, task: str = "", limits: Limits | None = None,
-                 call_tools: dict[str, Callable[[str], str]] | None = None):
+                 call_tools: dict[str, Callable[[str], str]] | Callable | None = None):
         self.codec = codec
         self.task = task
         self.text = text
         self.limits = limits or Limits()
-        self.call_tools = call_tools or {}
         self.prompt = codec.prompt(text)
         self.tokens: list[int] = list(self.prompt)
         self.tape = PointerTape([codec.symbol(t) for t in self.prompt], heads=codec.heads)
+        # multi-token tools: a dict, or a factory given the tape (tools that search the same memory)
+        self.call_tools = (call_tools(self.tape) if callable(call_tools) else call_tools) or {}
         self.reader = codec.reader()
         self.counts = dict(generated=0, observations=0, tool_calls=0, thoughts=0, outputs=0, malformed=0)
         self.exit: str | None = None

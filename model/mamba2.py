@@ -124,7 +124,9 @@ class Mamba2Mixer(nn.Module):
         h, p, g, n = self.nheads, self.headdim, self.ngroups, self.d_state
         z, xBC, dt = torch.split(self.in_proj(u), [self.d_ssm, self.conv_dim, h], dim=-1)
         conv_state.copy_(torch.cat([conv_state[:, :, 1:], xBC[:, :, None].to(conv_state.dtype)], dim=-1))
-        xBC = torch.einsum("bdw,dw->bd", conv_state, self.conv1d.weight[:, 0, :].to(conv_state.dtype))
+        # depthwise conv over the last d_conv inputs; a plain multiply-sum (an einsum here becomes a
+        # batched matmul with K = d_conv, slow at large batch)
+        xBC = (conv_state * self.conv1d.weight[:, 0, :].to(conv_state.dtype)).sum(-1)  # [b, conv_dim]
         xBC = F.silu(xBC + self.conv1d.bias.to(xBC.dtype))  # [b, conv_dim], in the conv state's dtype
         x, B, C = torch.split(xBC, [self.d_ssm, g * n, g * n], dim=-1)
         A = -torch.exp(self.A_log.float())

@@ -104,6 +104,7 @@ def accept(ws) -> Observation:
                      conflicts=conflicts)
     n = len(ws.accepts) + 1
     backup = os.path.join(ws.scratch, "accepts", str(n))
+    os.makedirs(backup, exist_ok=True)
     entries = []
     for c in changes:  # 1. back up every file we are about to touch
         user = os.path.join(ws.source, c.path)
@@ -116,13 +117,19 @@ def accept(ws) -> Observation:
             else:
                 shutil.copy2(user, dst)
         entries.append({"path": c.path, "status": c.status, "existed": existed})
-    for c, e in zip(changes, entries):  # 2. write
-        user = os.path.join(ws.source, c.path)
-        if c.status == "D":
-            _remove(user, ws.source)
-        else:
-            _copy_entry(os.path.join(ws.root, c.path), user)
-        e["written"] = _digest(user)
+    done = []
+    try:
+        for c, e in zip(changes, entries):  # 2. write
+            user = os.path.join(ws.source, c.path)
+            done.append(e)
+            if c.status == "D":
+                _remove(user, ws.source)
+            else:
+                _copy_entry(os.path.join(ws.root, c.path), user)
+            e["written"] = _digest(user)
+    except OSError as err:  # 3. on failure, put back what was already written
+        _restore(backup, done, ws.source)
+        return error(f"accept failed on {done[-1]['path']} ({err}); every file was put back as it was")
     tree = ws.snapshot_tree()
     new_base = run_git(ws.top, "commit-tree", tree, "-p", ws.base, "-m", "tapehead: accepted").strip()
     record = {"n": n, "backup": backup, "old_base": ws.base, "new_base": new_base, "files": entries}
@@ -146,17 +153,21 @@ def undo(ws, force: bool = False) -> Observation:
     if changed and not force:
         return error(f"undo refused, nothing was changed: {len(changed)} file(s) were edited after "
                      f"the accept: {', '.join(changed[:20])}", changed=changed)
-    for e in record["files"]:
-        user = os.path.join(ws.source, e["path"])
-        if e["existed"]:
-            _copy_back(os.path.join(record["backup"], "files", e["path"]), user)
-        else:
-            _remove(user, ws.source)
+    _restore(record["backup"], record["files"], ws.source)
     ws.accepts.pop()
     ws.base = record["old_base"]
     _keep_reachable(ws)
     return Observation(f"undid accept #{record['n']}: restored {len(record['files'])} file(s) in "
                        f"{ws.source}", data={"files": [e["path"] for e in record["files"]]})
+
+
+def _restore(backup: str, entries: list[dict], source: str) -> None:
+    for e in entries:
+        user = os.path.join(source, e["path"])
+        if e["existed"]:
+            _copy_back(os.path.join(backup, "files", e["path"]), user)
+        else:
+            _remove(user, source)
 
 
 def _copy_back(src: str, dst: str) -> None:

@@ -10,9 +10,11 @@ result says which isolation was actually in force: nothing is assumed.
 What is contained, and how (measured on the 2-core dev machine, Linux 6.18, running as root, where
 every layer below is in force; ``Sandbox.isolation()`` reports the facts on any machine):
 
-- time: wall-clock timeout -> SIGKILL to the process group (``start_new_session`` + ``os.killpg``),
-  to every pid in the run's pids cgroup, and, through the pid namespace, to every descendant even
-  one that called ``setsid``; RLIMIT_CPU (SIGXCPU, then SIGKILL one second later);
+- time: wall-clock timeout -> SIGKILL to every descendant of the launcher (found in /proc; the
+  launcher is their subreaper, so a ``setsid`` daemon is still below it), to every pid in the run's
+  pids cgroup, and to the process group (``start_new_session`` + ``os.killpg``); with a pid
+  namespace the kernel also kills everything left when the run's init exits. RLIMIT_CPU: SIGXCPU,
+  then SIGKILL one second later (the command runs as pid 2, so SIGXCPU is delivered);
 - memory: RLIMIT_AS per process (MemoryError / failed mmap); total memory is bounded only as
   (process count) x (RLIMIT_AS) plus the small tmpfs mounts;
 - files: RLIMIT_FSIZE (SIGXFSZ / EFBIG); RLIMIT_NOFILE;
@@ -33,7 +35,9 @@ every layer below is in force; ``Sandbox.isolation()`` reports the facts on any 
   of output costs bounded memory; the count of bytes cut is reported.
 
 Not contained: CPU share (no cgroup cpu limit: a run may use every core until its limits hit),
-disk bandwidth, and read access to the exposed system directories. Without namespaces (another OS,
+disk space (per-file size only: many files can still fill the workspace's disk), disk bandwidth,
+and read access to the exposed system directories and the Python installation (if the user's
+directory lies under one of those, it is visible read-only, and the facts say so). Without namespaces (another OS,
 a container that forbids unshare) the run falls back to rlimits + process-group kill + scrubbed
 environment in the workspace cwd, and the result says that network and filesystem are NOT isolated:
 absolute-path writes anywhere the user may write would then succeed.
@@ -170,8 +174,11 @@ class Sandbox:
             _remove_cgroup(cgroup)
         wall = time.monotonic() - t0
         report = _read_status(status_r)
-        result = RunResult(list(argv), proc.returncode, timed_out, wall, head, tail, total,
-                           _facts(report, cgroup is not None, lim))
+        facts = _facts(report, cgroup is not None, lim)
+        exposed = [p for p in self._ro_paths() if _within(self.ws.source, p)]
+        if exposed and facts["filesystem"].startswith("isolated"):
+            facts["filesystem"] += f"; but the user's directory lies under exposed {exposed[0]} (read-only)"
+        result = RunResult(list(argv), proc.returncode, timed_out, wall, head, tail, total, facts)
         self.last = result
         if self._facts is None and report:
             self._facts = result.isolation
@@ -182,6 +189,11 @@ class Sandbox:
         if self._facts is None:
             self.run(["true"], timeout_s=10)
         return dict(self._facts or {})
+
+
+def _within(path: str, parent: str) -> bool:
+    parent = os.path.realpath(parent)
+    return path == parent or path.startswith(parent.rstrip("/") + "/")
 
 
 def _collect(proc, fd: int, deadline: float, lim: Limits, cgroup: str | None):
@@ -223,7 +235,37 @@ def _collect(proc, fd: int, deadline: float, lim: Limits, cgroup: str | None):
     return bytes(head), bytes(tail), total, timed_out
 
 
+def _descendants(root: int) -> list[int]:
+    """Every process below ``root`` (from /proc; the launcher is a subreaper, so orphans stay below)."""
+    children: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [root]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
 def _kill(proc, cgroup: str | None) -> None:
+    """SIGKILL everything the run started: descendants, the pids cgroup, the process group."""
+    if proc.poll() is None and os.path.isdir("/proc"):
+        for _ in range(3):
+            pids = _descendants(proc.pid)
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -275,8 +317,9 @@ def _facts(r: dict, cgroup: bool, lim: Limits) -> dict:
                       "the user's directory is not visible)" if on("fs") else
                       "NOT isolated: cwd is the workspace, but absolute-path reads and writes "
                       "reach the host filesystem with the caller's permissions",
-        "processes": ("own pid namespace (all descendants die with the run)" if on("pidns")
-                      else "host pid namespace (process-group kill only)"),
+        "processes": ("own pid namespace (all descendants die with the run)" if on("pidns") else
+                      "host pid namespace: process-group kill plus a sweep of the launcher's "
+                      "descendants (it is their subreaper)" + (" and of the pids cgroup" if cgroup else "")),
         "user": ("root in an own user namespace = host uid 65534, capabilities reduced"
                  if r.get("userns") == "1" else
                  f"host uid {r.get('host_uid', os.geteuid())}" +

@@ -8,7 +8,8 @@ imports: this file's start-up is part of every sandboxed run.
 
 Convention: every isolation step is *tried*; what was achieved is written to STATUS_FD as
 ``key=value`` lines (``error=...`` for each step that failed) just before exec. A failed step lowers
-isolation but never stops the run; the parent reports what was really in force.
+isolation but does not stop the run (one exception: a user namespace entered whose uid map could not
+be written exits 125); the parent reports what was really in force.
 
 Steps (Linux), in order:
 
@@ -25,9 +26,14 @@ Steps (Linux), in order:
 5. C (root only): ``unshare(CLONE_NEWUSER | CLONE_NEWNS)`` with L writing the map
    ``0 -> 65534 (nobody), 1 -> 0``: the command runs as "root" of its own user namespace but as
    kuid 65534 on the host, so mounts are locked, capabilities over the host are gone, and
-   ``RLIMIT_NPROC`` binds; host-root-owned workspace files stay writable (owner mapped as uid 1);
+   ``RLIMIT_NPROC`` binds; host-root-owned workspace files stay writable (owner mapped as uid 1;
+   CAP_SETUID is dropped in step 6, so the command cannot switch to that uid);
 6. C: drop every capability but file-access ones from the bounding set, set no_new_privs, set the
-   rlimits (CPU, AS, FSIZE, NPROC, NOFILE, CORE=0), then exec.
+   rlimits (CPU, AS, FSIZE, NPROC, NOFILE, CORE=0), then fork the command (pid 2: the init of a pid
+   namespace ignores default-action signals such as SIGXCPU) and stay as its reaper; when the command
+   ends C reports its wait status to L and exits, which kills whatever the command left behind.
+7. L is the *subreaper* of everything below it, so with no pid namespace it still finds and kills
+   orphans (a ``setsid`` daemon) before reproducing the command's exit status or signal itself.
 """
 
 import ctypes
@@ -41,7 +47,7 @@ CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x10000000, 0x
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 1, 2, 4, 8, 32
 MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
 MNT_DETACH = 2
-PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 24, 36, 38
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine)
 KEEP_CAPS = {0, 1, 2, 3, 4, 5}  # chown, dac_override, dac_read_search, fowner, fsetid, kill
 DEV_NODES = ("null", "zero", "full", "random", "urandom", "tty")
@@ -115,7 +121,14 @@ def bind(src, root, flags):
     else:
         open(dst, "a").close()
     mount(src, dst, None, MS_BIND | MS_REC)
-    mount(None, dst, None, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | flags)
+    mount(None, dst, None, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | flags | kept_flags(src))
+
+
+def kept_flags(path):
+    """The source mount's flags that a user namespace may not clear (noexec, atime flags, ro)."""
+    f = os.statvfs(path).f_flag
+    pairs = ((1, MS_RDONLY), (8, MS_NOEXEC), (1024, 1024), (2048, 2048), (4096, 1 << 21))
+    return sum(ms for st, ms in pairs if f & st)
 
 
 def build_root(opts, has_pidns):
@@ -139,6 +152,7 @@ def build_root(opts, has_pidns):
                       ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
         os.symlink(target, f"{root}/dev/{n}")
     os.makedirs(root + "/dev/shm")
+    mount(None, root + "/dev", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, "size=64k,mode=755")
     mount("tmpfs", root + "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=1777")
     os.makedirs(root + "/proc", exist_ok=True)
     if has_pidns:
@@ -243,11 +257,18 @@ def child(opts, report, status_fd, to_l, from_l, has_pidns, netns):
         report.append(f"error=chdir: {e}")
     os.write(status_fd, ("\n".join(report) + "\n").encode())
     os.close(status_fd)
-    try:
-        os.execv(which(ARGV[0]), ARGV)
-    except OSError as e:
-        os.write(2, f"sandbox: cannot run {ARGV[0]!r}: {e.strerror}\n".encode())
+    target = os.fork()  # the command runs as pid 2: pid 1 ignores default-action signals (SIGXCPU)
+    if target == 0:
+        try:
+            os.execv(which(ARGV[0]), ARGV)
+        except OSError as e:
+            os.write(2, f"sandbox: cannot run {ARGV[0]!r}: {e.strerror}\n".encode())
         os._exit(127)
+    while True:  # C is the init of the pid namespace: reap everything, return when the command ends
+        pid, status = os.waitpid(-1, 0)
+        if pid == target:
+            os.write(to_l, f"s{status}".encode())
+            os._exit(0)
 
 
 def which(name):
@@ -259,6 +280,33 @@ def which(name):
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     raise FileNotFoundError(2, "command not found", name)
+
+
+def sweep_orphans():
+    """Kill and reap every process left re-parented to L (background jobs, setsid escapes)."""
+    me = str(os.getpid())
+    for _ in range(1000):
+        kids = []
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open(f"/proc/{d}/stat") as f:
+                        if f.read().rsplit(")", 1)[1].split()[1] == me:
+                            kids.append(int(d))
+                except (OSError, IndexError):
+                    pass
+        if not kids:
+            return
+        for k in kids:
+            try:
+                os.kill(k, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            while os.waitpid(-1, 0)[0]:
+                pass
+        except ChildProcessError:
+            pass
 
 
 def main():
@@ -299,6 +347,10 @@ def main():
         except OSError as e:
             report.append(f"error=unshare {flags:#x}: {e}")
     report += [f"pidns={int(pidns)}", f"netns={int(netns)}"]
+    try:  # orphans of the command re-parent to L (not init), so L can sweep them (no pid namespace)
+        prctl(PR_SET_CHILD_SUBREAPER, 1)
+    except OSError as e:
+        report.append(f"error=subreaper: {e}")
     c_to_l, l_from_c = os.pipe()[::-1]
     l_to_c, c_from_l = os.pipe()[::-1]
     pid = os.fork()
@@ -314,23 +366,32 @@ def main():
     os.close(c_to_l)
     os.close(c_from_l)
     os.close(status_fd)
-    if os.read(l_from_c, 1) == b"m":  # step 5: C is in its user namespace and waits for the map
-        ok = b"1"
-        try:
-            write_map(pid, "uid_map", f"0 {NOBODY} 1\n1 0 1")
-            write_map(pid, "gid_map", f"0 {NOBODY} 1\n1 0 1")
-        except OSError:
-            ok = b"0"
-        os.write(l_to_c, ok)
-    while True:
-        _, status = os.waitpid(pid, 0)
-        if os.WIFEXITED(status):
-            os._exit(os.WEXITSTATUS(status))
-        if os.WIFSIGNALED(status):
-            sig = os.WTERMSIG(status)
+    messages = b""
+    while True:  # C asks for its uid/gid map ("m"), then reports the command's wait status ("s<n>")
+        chunk = os.read(l_from_c, 64)
+        if not chunk:
+            break
+        messages += chunk
+        if messages.startswith(b"m"):
+            messages = messages[1:]
+            ok = b"1"
+            try:
+                write_map(pid, "uid_map", f"0 {NOBODY} 1\n1 0 1")
+                write_map(pid, "gid_map", f"0 {NOBODY} 1\n1 0 1")
+            except OSError:
+                ok = b"0"
+            os.write(l_to_c, ok)
+    _, status = os.waitpid(pid, 0)
+    if messages.startswith(b"s") and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+        status = int(messages[1:])
+    sweep_orphans()
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):
             signal.signal(sig, signal.SIG_DFL)
-            os.kill(os.getpid(), sig)
-            os._exit(128 + sig)
+        os.kill(os.getpid(), sig)
+        os._exit(128 + sig)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
 
 
 if __name__ == "__main__":

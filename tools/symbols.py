@@ -5,8 +5,10 @@ Convention: one ``SymbolIndex`` per workspace holds, per source file with a regi
 (``tools/grammars.py``), its definitions and call sites. Every query first refreshes the index
 incrementally: a file whose (mtime_ns, size, inode) is unchanged is reused without being read; a
 changed stat triggers a read and a content hash, and only a changed hash triggers a parse. So edits
-made by the edit tools, by sandboxed code or by hand are all seen by the next query. Results are in
-a stable order (path, then line) and capped, with a count of what was cut. Lines are 1-based.
+made by the edit tools, by sandboxed code or by hand are all seen by the next query. A query for a
+name parses only files whose bytes contain it; the others stay hashed and *pending* until a query
+needs them (``refresh()`` with no word parses everything). Results are in a stable order (path,
+then line) and capped, with a count of what was cut. Lines are 1-based.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ class Symbol:
 class FileEntry:
     stat: tuple
     digest: str
-    symbols: list[Symbol]
-    calls: list[tuple[str, int]]  # (called name, line)
+    symbols: list[Symbol] | None  # None: hashed but not parsed yet (pending)
+    calls: list[tuple[str, int]] | None  # (called name, line)
 
 
 def extract(grammar, data: bytes) -> tuple[list[Symbol], list[tuple[str, int]]]:
@@ -78,33 +80,37 @@ class SymbolIndex:
         self.entries: dict[str, FileEntry] = {}
         self.last: dict = {}
 
-    def refresh(self) -> dict:
+    def refresh(self, word: str | None = None, under: str = ".") -> dict:
+        """Bring the index up to date under ``under``. With ``word``, files that do not contain it
+        are hashed but not parsed (left *pending*): no definition or call of a name can hide in a
+        file without its bytes, so a first query on a cold index parses only candidate files."""
         t0 = time.perf_counter()
-        stats = {"parsed": 0, "rehashed": 0, "reused": 0, "removed": 0, "missing_grammar": 0}
+        stats = {"parsed": 0, "rehashed": 0, "reused": 0, "pending": 0, "removed": 0,
+                 "missing_grammar": 0}
+        needle = word.encode("utf-8") if word else None
         seen = set()
-        for rel in self.ws.list_files():
+        for rel in self.ws.list_files(under):
             grammar = grammar_for(rel)
-            if grammar is None:
-                continue
             full = os.path.join(self.ws.root, rel)
-            try:
-                st = os.stat(full)
-            except OSError:
+            if grammar is None or not os.path.isfile(full):
                 continue
-            if not os.path.isfile(full):
-                continue
+            st = os.stat(full)
             seen.add(rel)
             key = (st.st_mtime_ns, st.st_size, st.st_ino)
             old = self.entries.get(rel)
-            if old is not None and old.stat == key:
+            if old is not None and old.stat == key and old.symbols is not None:
                 stats["reused"] += 1
                 continue
             with open(full, "rb") as f:
                 data = f.read()
             digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-            if old is not None and old.digest == digest:
+            if old is not None and old.digest == digest and old.symbols is not None:
                 old.stat = key
                 stats["rehashed"] += 1
+                continue
+            if needle is not None and needle not in data:
+                self.entries[rel] = FileEntry(key, digest, None, None)
+                stats["pending"] += 1
                 continue
             try:
                 symbols, calls = extract(grammar, data)
@@ -113,7 +119,7 @@ class SymbolIndex:
                 continue
             self.entries[rel] = FileEntry(key, digest, symbols, calls)
             stats["parsed"] += 1
-        for rel in set(self.entries) - seen:
+        for rel in [r for r in self.entries if _under(r, under) and r not in seen]:
             del self.entries[rel]
             stats["removed"] += 1
         stats["files"] = len(self.entries)
@@ -121,23 +127,26 @@ class SymbolIndex:
         self.last = stats
         return stats
 
+    def _parsed(self, under: str):
+        return [(p, self.entries[p]) for p in sorted(self.entries)
+                if _under(p, under) and self.entries[p].symbols is not None]
+
     def definitions(self, name: str, under: str = ".") -> list[tuple[str, Symbol]]:
-        self.refresh()
-        return [(p, s) for p in sorted(self.entries) if _under(p, under)
-                for s in self.entries[p].symbols if name in (s.name, s.qualname)]
+        self.refresh(name.rsplit(".", 1)[-1], under)
+        return [(p, s) for p, e in self._parsed(under) for s in e.symbols if name in (s.name, s.qualname)]
 
     def calls(self, name: str, under: str = ".") -> list[tuple[str, int]]:
-        self.refresh()
+        self.refresh(name, under)
         out = []
-        for p in sorted(self.entries):
-            if _under(p, under):
-                lines = sorted({line for n, line in self.entries[p].calls if n == name})
-                out.extend((p, line) for line in lines)
+        for p, e in self._parsed(under):
+            out.extend((p, line) for line in sorted({line for n, line in e.calls if n == name}))
         return out
 
     def snapshot(self) -> dict:
-        return {"files": len(self.entries), "symbols": sum(len(e.symbols) for e in self.entries.values()),
-                "calls": sum(len(e.calls) for e in self.entries.values()), "last_refresh": self.last}
+        parsed = [e for e in self.entries.values() if e.symbols is not None]
+        return {"files": len(self.entries), "parsed": len(parsed),
+                "symbols": sum(len(e.symbols) for e in parsed), "calls": sum(len(e.calls) for e in parsed),
+                "last_refresh": self.last}
 
 
 def _under(path: str, under: str) -> bool:
@@ -194,13 +203,13 @@ class FindDefinition(_SymbolTool):
                              Arg("max_results", "int", "cap on results", False, 50)))
 
     def act(self, name, path, max_results):
-        under = self.path(path).rel
+        under = self.path(path).inside
         if not name.strip():
             return error("name is empty")
         hits = self.index.definitions(name.strip(), under)
         if not hits:
             return Observation(f"no definition of {name!r} found ({self.index.last.get('files', 0)} "
-                               f"files indexed)", data={"hits": []})
+                               f"source files searched)", data={"hits": []})
         shown = hits[:max(1, max_results)]
         text = "\n".join(f"{p}:{s.line}-{s.end_line}: {s.kind} {s.qualname}" for p, s in shown)
         cut = len(hits) - len(shown)
@@ -216,14 +225,14 @@ class FindCalls(_SymbolTool):
                      Arg("max_results", "int", "cap on results", False, 100)))
 
     def act(self, name, path, max_results):
-        under = self.path(path).rel
+        under = self.path(path).inside
         name = name.strip().rsplit(".", 1)[-1]
         if not name:
             return error("name is empty")
         hits = self.index.calls(name, under)
         if not hits:
-            return Observation(f"no calls of {name!r} found ({self.index.last.get('files', 0)} files "
-                               f"indexed)", data={"hits": []})
+            return Observation(f"no calls of {name!r} found ({self.index.last.get('files', 0)} "
+                               f"source files searched)", data={"hits": []})
         shown, cache = hits[:max(1, max_results)], {}
         text = "\n".join(f"{p}:{line}: {_line_text(self.ws, p, line, cache)}" for p, line in shown)
         cut = len(hits) - len(shown)

@@ -171,14 +171,16 @@ class Workspace:
                         self._spec(path))
 
     def reset(self, path: str = ".") -> list[Change]:
-        """Put files under ``path`` back as they were at the base commit."""
+        """Put files under ``path`` back as they were at the base commit (new files are deleted)."""
         changes = self.changes(path)
-        restore = [c.path for c in changes if c.status != "A"]
         for c in changes:
             if c.status in ("A", "T"):
                 full = os.path.join(self.root, c.path)
-                if os.path.lexists(full) and not os.path.isdir(full) or os.path.islink(full):
+                if os.path.islink(full) or os.path.isfile(full):
                     os.unlink(full)
+                if c.status == "A":
+                    _prune_empty_dirs(os.path.dirname(full), self.root)
+        restore = [c.path for c in changes if c.status != "A"]
         if restore:
             self.git("restore", "--source", self.base, "--worktree", "--pathspec-from-file=-",
                      "--pathspec-file-nul", stdin="\0".join(self._spec(p) for p in restore).encode())
@@ -193,8 +195,8 @@ class Workspace:
     def _spec(self, path: str) -> str:
         """A pathspec for ``path`` relative to the root, literal (no globbing)."""
         rel = "" if path in ("", ".") else path
-        return ":(top,literal)" + "/".join(x for x in (self.prefix, rel) if x) if (self.prefix or rel) \
-            else ":(top)"
+        full = "/".join(x for x in (self.prefix, rel) if x)
+        return f":(top,literal){full}" if full else ":(top)"
 
     def _from_top(self, p: str) -> str:
         return p[len(self.prefix) + 1:] if self.prefix else p
@@ -234,6 +236,13 @@ class Workspace:
 
     def __exit__(self, *exc) -> None:
         self.discard()
+
+
+def _prune_empty_dirs(directory: str, stop: str) -> None:
+    while directory.startswith(stop.rstrip(os.sep) + os.sep) and os.path.isdir(directory) \
+            and not os.path.islink(directory) and not os.listdir(directory):
+        os.rmdir(directory)
+        directory = os.path.dirname(directory)
 
 
 def _find_repo(source: str) -> git.Repo | None:

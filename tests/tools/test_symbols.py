@@ -128,3 +128,17 @@ def test_syntax_problems(code, n):
     assert len(problems) == n
     if n:
         assert problems[0].line >= 1 and str(problems[0]).startswith(f"line {problems[0].line}:")
+
+
+def test_a_query_parses_only_files_that_contain_the_name(ws):
+    write(ws, "p/has.py", "def needle():\n    pass\n")
+    write(ws, "p/other.py", "def hay():\n    pass\n")
+    index = SymbolIndex(ws)
+    assert [p for p, _ in index.definitions("needle")] == ["p/has.py"]
+    assert index.last["parsed"] == 1 and index.last["pending"] == 3  # other.py, src/app.py, src/util.py
+    assert index.snapshot()["parsed"] == 1
+    assert [p for p, _ in index.definitions("hay")] == ["p/other.py"]  # pending files parsed on demand
+    assert index.last["parsed"] == 1 and index.last["reused"] == 1
+    assert index.calls("helper") == [("src/app.py", 5)]
+    write(ws, "p/other.py", "def hay():\n    needle()\n")
+    assert index.calls("needle") == [("p/other.py", 2)]

@@ -169,3 +169,19 @@ def test_scratch_copies_are_independent(tmp_path):
         with open(os.path.join(a.root, "README.md"), "a") as f:
             f.write("a only\n")
         assert a.changes() and not b.changes()
+
+
+def test_a_failing_accept_puts_everything_back(ws, user_repo):
+    for rel in ("README.md", "src/app.py"):
+        with open(os.path.join(ws.root, rel), "a") as f:
+            f.write("agent\n")
+    os.makedirs(os.path.join(ws.root, "zz"))
+    with open(os.path.join(ws.root, "zz", "mod.py"), "w") as f:
+        f.write("x = 1\n")
+    with open(os.path.join(user_repo, "zz"), "w") as f:  # a file where the new folder must go
+        f.write("user's file\n")
+    before = tree_digest(user_repo)
+    obs = ws.accept()
+    assert not obs.ok and "accept failed on zz/mod.py" in obs.text and "put back" in obs.text
+    assert tree_digest(user_repo) == before
+    assert len(ws.changes()) == 3 and not ws.accepts
