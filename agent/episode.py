@@ -13,6 +13,12 @@ Tape commands run here, in process, inside the policy step (DESIGN.md: a 1,000-d
 needs thousands of them). Multi-token calls go to ``call_tools`` (name -> function(args) -> text,
 or a factory ``f(tape) -> that dict`` for tools over the episode's memory, like the search tool);
 an unknown tool or a failing one is answered with an error observation and counts as malformed.
+
+The LangGraph agent (``agent/graph.py``) adds two things, both unused by the bare loops: ``defer``
+(a predicate on tool names) leaves a call unanswered -- ``accept`` returns after ``[/CALL]`` with
+``deferred = (name, args)`` set -- so that a side-effecting tool can run as a graph step, and
+``answer_call`` feeds its answer back later; ``Episode.resume`` rebuilds an episode (tape, heads,
+reader state) from recorded tokens, without running any tool, when a session resumes.
 """
 
 from __future__ import annotations
@@ -33,11 +39,15 @@ class Limits:
     max_tool_calls: int | None = None
     max_consecutive_malformed: int = 3
     max_call_tokens: int = 2048  # a call span longer than this is cut and answered with an error
+    # Checked by the LangGraph agent (agent/limits.py) before each step; the bare loops ignore them.
+    max_steps: int | None = None  # graph steps (policy decode steps + tool steps)
+    max_seconds: float | None = None  # wall time spent running (waiting for approval excluded)
 
 
 class Episode:
     def __init__(self, codec: Codec, text: str, *, task: str = "", limits: Limits | None = None,
-                 call_tools: dict[str, Callable[[str], str]] | Callable | None = None):
+                 call_tools: dict[str, Callable[[str], str]] | Callable | None = None,
+                 defer: Callable[[str], bool] | None = None):
         self.codec = codec
         self.task = task
         self.text = text
@@ -53,6 +63,36 @@ class Episode:
         self._malformed_run = 0
         self._call_start = -1
         self._t0 = time.perf_counter()
+        self.defer = defer  # tool names whose calls are answered later, with answer_call()
+        self.deferred: tuple[str, str] | None = None  # (name, args) of the call awaiting its answer
+
+    @classmethod
+    def resume(cls, codec: Codec, text: str, tokens: list[int], *, counts: dict | None = None,
+               malformed_run: int = 0, **kwargs) -> "Episode":
+        """An episode positioned after recorded ``tokens`` (its prompt first): the tape's memory and
+        heads, the reader's state and the open call are rebuilt by replaying the tokens' meaning;
+        no tool is called (tape commands are pure). ``counts`` and ``malformed_run`` come from the
+        record (they cannot all be derived from tokens)."""
+        ep = cls(codec, text, **kwargs)
+        if list(tokens[:len(ep.prompt)]) != ep.prompt:
+            raise ValueError("recorded tokens do not start with this episode's prompt")
+        reader, tape, commands = ep.reader, ep.tape, codec.commands
+        for i in range(len(ep.prompt), len(tokens)):
+            t = tokens[i]
+            in_call = reader.in_call
+            kind = reader.feed(t)
+            if kind is Kind.THOUGHT or kind is Kind.ANS or kind is Kind.OUTPUT:
+                tape.append(codec.symbols[t])
+            elif kind is Kind.COMMAND and not in_call:
+                if commands[t] is not None:
+                    tape.apply(*commands[t])
+                elif t == codec.CALL:
+                    ep._call_start = i
+        ep.tokens = list(tokens)
+        if counts is not None:
+            ep.counts = dict(counts)
+        ep._malformed_run = malformed_run
+        return ep
 
     @property
     def running(self) -> bool:
@@ -114,6 +154,9 @@ class Episode:
         text = c.vocab.decode_text(self.tokens[self._call_start + 1:-1])
         name, _, args = text.partition(" ")
         self.counts["tool_calls"] += 1
+        if self.defer is not None and self.defer(name):
+            self.deferred = (name, args)  # answered by answer_call(), e.g. after a graph tool step
+            return
         fn = self.call_tools.get(name)
         if fn is None:
             known = ", ".join(sorted(self.call_tools)) or "none in this episode"
@@ -128,6 +171,23 @@ class Episode:
             self._observe(c.span_tokens(result), out)
         else:
             self._malformed(out, span=True, message=result, count_call=False)
+
+    def answer_call(self, result: str, ok: bool = True) -> list[int]:
+        """Answer the deferred call: its ``[OBS] ... [/OBS]`` span (an error span that counts as
+        malformed when ``ok`` is False). Returns the tokens to feed the policy."""
+        self.deferred = None
+        out: list[int] = []
+        if ok:
+            self._malformed_run = 0
+            self._observe(self.codec.span_tokens(result), out)
+        else:
+            self._malformed(out, span=True, message=result, count_call=False)
+        return out
+
+    @property
+    def malformed_run(self) -> int:
+        """Consecutive malformed outputs so far (the count the limit is checked against)."""
+        return self._malformed_run
 
     def _malformed(self, out: list[int], span: bool, message: str = "", count_call: bool = True) -> None:
         c = self.codec

@@ -26,6 +26,17 @@ from . import kernels as _kernels
 from .ssd import ssd_chunked
 
 
+def f32(t: torch.Tensor) -> torch.Tensor:
+    """``t`` in float32 without a dispatch when it already is (the CPU decode step is op-overhead bound)."""
+    return t if t.dtype == torch.float32 else t.float()
+
+
+def rms_norm(x: torch.Tensor, weight: torch.Tensor | None, eps: float) -> torch.Tensor:
+    """x / sqrt(mean(x^2) + eps) * weight over the last dim (faster than F.rms_norm on CPU for one row)."""
+    y = x * torch.rsqrt(x.square().mean(-1, keepdim=True).add_(eps))
+    return y if weight is None else y * weight
+
+
 class GatedRMSNorm(nn.Module):
     """mamba-ssm ``layernorm_gated.RMSNorm`` with ``norm_before_gate=False``:
     ``rmsnorm(x * silu(z)) * weight``, normalised over groups of ``group_size`` channels."""
@@ -38,10 +49,13 @@ class GatedRMSNorm(nn.Module):
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         dtype = x.dtype
-        x = x.float() * F.silu(z.float())
-        g = x.view(*x.shape[:-1], -1, self.group_size)  # [..., groups, group_size]
-        g = g * torch.rsqrt(g.pow(2).mean(-1, keepdim=True) + self.eps)
-        return (g.view_as(x) * self.weight.float()).to(dtype)
+        x = f32(x) * F.silu(f32(z))
+        if self.group_size == x.shape[-1]:  # one group (ngroups = 1)
+            out = rms_norm(x, f32(self.weight), self.eps)
+        else:
+            g = rms_norm(x.view(*x.shape[:-1], -1, self.group_size), None, self.eps)  # [..., groups, size]
+            out = g.view_as(x) * f32(self.weight)
+        return out if out.dtype == dtype else out.to(dtype)
 
 
 class Mamba2Mixer(nn.Module):
@@ -123,13 +137,16 @@ class Mamba2Mixer(nn.Module):
         b = u.shape[0]
         h, p, g, n = self.nheads, self.headdim, self.ngroups, self.d_state
         z, xBC, dt = torch.split(self.in_proj(u), [self.d_ssm, self.conv_dim, h], dim=-1)
-        conv_state.copy_(torch.cat([conv_state[:, :, 1:], xBC[:, :, None].to(conv_state.dtype)], dim=-1))
+        cd = conv_state.dtype
+        conv_state.copy_(torch.cat([conv_state[:, :, 1:], xBC.unsqueeze(-1).to(cd)], dim=-1))
         # depthwise conv over the last d_conv inputs; a plain multiply-sum (an einsum here becomes a
         # batched matmul with K = d_conv, slow at large batch)
-        xBC = (conv_state * self.conv1d.weight[:, 0, :].to(conv_state.dtype)).sum(-1)  # [b, conv_dim]
-        xBC = F.silu(xBC + self.conv1d.bias.to(xBC.dtype))  # [b, conv_dim], in the conv state's dtype
+        w, bias = self.conv1d.weight[:, 0, :], self.conv1d.bias
+        if w.dtype != cd:
+            w, bias = w.to(cd), bias.to(cd)
+        xBC = F.silu((conv_state * w).sum(-1) + bias)  # [b, conv_dim], in the conv state's dtype
         x, B, C = torch.split(xBC, [self.d_ssm, g * n, g * n], dim=-1)
-        A = -torch.exp(self.A_log.float())
+        A = -torch.exp(f32(self.A_log))
         k = _kernels.load() if u.is_cuda else None
         if k is not None:
             y = k.selective_state_update(
@@ -139,11 +156,16 @@ class Mamba2Mixer(nn.Module):
             y = k.rmsnorm_gated(y.reshape(b, self.d_ssm), self.norm.weight, None, z=z, eps=self.norm.eps,
                                 group_size=self.norm.group_size, norm_before_gate=False)
         else:
-            dt = F.softplus(dt.float() + self.dt_bias.float())  # [b, h]
-            xh = x.float().reshape(b, h, p)
-            Bh = B.float().reshape(b, g, 1, n).expand(b, g, h // g, n).reshape(b, h, 1, n)
-            Ch = C.float().reshape(b, g, 1, n).expand(b, g, h // g, n).reshape(b, h, n, 1)
-            ssm_state.mul_(torch.exp(dt * A)[:, :, None, None]).add_((dt[:, :, None] * xh)[..., None] * Bh)
-            y = torch.matmul(ssm_state, Ch).squeeze(-1) + xh * self.D.float()[:, None]  # [b, h, p]
-            y = self.norm(y.reshape(b, self.d_ssm).to(x.dtype), z)
+            # s <- exp(dt A) s + (dt x) B^T ;  y = s C + D x   (ssd.ssd_naive, one token; few ops: the CPU
+            # step is dominated by per-op overhead, not flops)
+            dt = F.softplus(f32(dt) + f32(self.dt_bias))  # [b, h]
+            xh = f32(x).reshape(b, h, p)
+            if g == 1:  # B, C shared by all heads: broadcast instead of copying
+                Bh, Ch = f32(B).reshape(b, 1, 1, n), f32(C).reshape(b, 1, 1, n)
+            else:
+                Bh = f32(B).reshape(b, g, 1, 1, n).expand(b, g, h // g, 1, n).reshape(b, h, 1, n)
+                Ch = f32(C).reshape(b, g, 1, 1, n).expand(b, g, h // g, 1, n).reshape(b, h, 1, n)
+            ssm_state.mul_(torch.exp(dt * A).view(b, h, 1, 1)).addcmul_((dt.unsqueeze(-1) * xh).unsqueeze(-1), Bh)
+            y = torch.addcmul((ssm_state * Ch).sum(-1), xh, f32(self.D).view(h, 1))  # [b, h, p]
+            y = self.norm(y.reshape(b, self.d_ssm), z)
         return self.out_proj(y)

@@ -18,11 +18,10 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from . import kernels as _kernels
 from .config import ModelConfig
-from .mamba2 import Mamba2Mixer
+from .mamba2 import Mamba2Mixer, f32, rms_norm
 from .protocol import DecodingModel, DecodingState
 
 
@@ -41,7 +40,7 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(d, device=device, dtype=dtype))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.rms_norm(x.float(), (x.shape[-1],), self.weight.float(), self.eps)
+        return rms_norm(f32(x), f32(self.weight), self.eps)
 
 
 class Block(nn.Module):
@@ -61,8 +60,9 @@ class Block(nn.Module):
         if k is not None:
             return k.rms_norm_add(hidden, self.norm.weight, None, residual=residual, prenorm=True,
                                   residual_in_fp32=True, eps=self.norm.eps)
-        residual = hidden.float() if residual is None else hidden.float() + residual
-        return self.norm(residual).to(hidden.dtype), residual
+        residual = f32(hidden) if residual is None else f32(hidden) + residual
+        normed = self.norm(residual)
+        return (normed if normed.dtype == hidden.dtype else normed.to(hidden.dtype)), residual
 
 
 class Backbone(nn.Module):
@@ -77,7 +77,8 @@ class Backbone(nn.Module):
         if k is not None:
             return k.rms_norm_add(hidden, self.norm_f.weight, None, residual=residual, prenorm=False,
                                   residual_in_fp32=True, eps=self.norm_f.eps)
-        return self.norm_f(hidden.float() + residual).to(hidden.dtype)
+        out = self.norm_f(f32(hidden) + residual)
+        return out if out.dtype == hidden.dtype else out.to(hidden.dtype)
 
 
 class Mamba2LM(DecodingModel):

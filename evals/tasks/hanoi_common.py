@@ -1,0 +1,78 @@
+"""What both Tower of Hanoi tasks share (paper §3.2, App. D.3–D.4; paper-notes §3.4): disks,
+their natural input forms, the instance generator, and the reference solution.
+
+Disks are distinct sizes; the paper samples n of them without replacement from {1..100} and stacks
+them on rod A, largest at the bottom. A disk is written ``(57)``; a list of disks, bottom first,
+``(7)(5)(2)``. Users may also type ``hanoi 10`` (disks 10..1), ``7 5 2`` or ``7,5,2``; the order
+does not matter (a stack is sorted by size). The reference solution is the classic recursion, kept
+independent of both teachers so that tests compare two different algorithms.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+MAX_LABEL = 999  # labels of at most 3 digits: the teachers hold one label in O(1) state
+_DISK = re.compile(r"\((\d+)\)")
+
+
+def parse_disks(user_input: str, max_disks: int) -> list[int]:
+    """Disk sizes, bottom (largest) first; ValueError with a clear message otherwise."""
+    if not user_input or not user_input.strip():
+        raise ValueError("empty input: give `hanoi N` or the disks, e.g. (7)(5)(2)")
+    s = user_input.strip()
+    m = re.fullmatch(r"(?i)hanoi\s+(\d+)", s)
+    if m:
+        labels = list(range(int(m.group(1)), 0, -1))
+    elif re.fullmatch(r"(\(\d+\))+", s):
+        labels = [int(x) for x in _DISK.findall(s)]
+    elif re.fullmatch(r"\d+([\s,]+\d+)*", s):
+        labels = [int(x) for x in re.split(r"[\s,]+", s)]
+    else:
+        raise ValueError(f"not a Tower of Hanoi: {user_input!r} (expected `hanoi 10`, (7)(5)(2) or 7 5 2)")
+    if not labels:
+        raise ValueError("no disks: give at least one")
+    if len(labels) > max_disks:
+        raise ValueError(f"{len(labels)} disks is too many: the solution has 2^n-1 moves; at most {max_disks}")
+    if min(labels) < 1 or max(labels) > MAX_LABEL:
+        raise ValueError(f"disk sizes must be 1..{MAX_LABEL}, got {labels}")
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"disk sizes must be distinct, got {labels}")
+    return sorted(labels, reverse=True)
+
+
+def disks_text(labels: list[int]) -> str:
+    return "".join(f"({d})" for d in labels)
+
+
+def sample_disks(size: int, rng: random.Random, *, train: bool = False) -> list[int]:
+    """n distinct sizes from {1..100} (n ~ U{1..size} for training, else exactly size), bottom first."""
+    n = rng.randint(1, size) if train else size
+    return sorted(rng.sample(range(1, max(100, n) + 1), n), reverse=True)
+
+
+def hard_disks(size: int, rng: random.Random) -> list[tuple[list[int], str]]:
+    """Label patterns that stress reading labels: consecutive, widest (3-digit), mixed widths."""
+    n = size
+    mixed = sorted(rng.sample(range(1, 10), min(n, 9)) + rng.sample(range(100, 1000), max(0, n - 9)), reverse=True)
+    return [
+        (list(range(n, 0, -1)), "consecutive"),
+        (sorted(rng.sample(range(100, MAX_LABEL + 1), n), reverse=True), "three-digit"),
+        (mixed, "mixed-width"),
+    ]
+
+
+def solve(labels: list[int]) -> list[tuple[int, str, str]]:
+    """The 2^n-1 moves (disk, from, to) that bring the stack from A to C (the classic recursion)."""
+    out: list[tuple[int, str, str]] = []
+
+    def go(k: int, src: str, dst: str, via: str) -> None:  # the k smallest disks
+        if k == 0:
+            return
+        go(k - 1, src, via, dst)
+        out.append((labels[len(labels) - k], src, dst))
+        go(k - 1, via, dst, src)
+
+    go(len(labels), "A", "C", "B")
+    return out
