@@ -48,6 +48,9 @@ class PolicySource:
             if not path:
                 raise ValueError(f"task {task.name!r} ships no policy: give --policy")
             spec = path
+        if spec.startswith("object:"):
+            raise ValueError(f"this session's policy was a Python object ({spec[7:]}): continue it from Python, "
+                             "with Agent.from_session(ID, policy=...)")
         if spec == "teacher":
             if task is None:
                 raise ValueError("--policy teacher needs a --task")
