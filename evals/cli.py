@@ -5,7 +5,6 @@ Registered as plugins of ``agent.cli`` (entry points in pyproject.toml).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -53,7 +52,7 @@ def cmd_solve(args) -> int:
     text = task.parse(args.input)
     codec = models.codec()
     if args.teacher:
-        policy, name, state_bytes = task.teacher(codec), "teacher", 0
+        policy, name = task.teacher(codec), "teacher"
     else:
         name = resolve_policy(task, args.policy)
         model, _ = models.load(name, device=args.device)
