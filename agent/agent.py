@@ -128,8 +128,8 @@ class Agent:
             snap = self.graph.get_state({"configurable": {"thread_id": thread_id}})
             if not snap.values:
                 raise KeyError(f"no session {thread_id!r}")
-            if not snap.next:
-                v = snap.values
+            if snap.values.get("exit") and not snap.interrupts:  # finished (``next`` alone can be
+                v = snap.values                                     # empty with a step's writes pending)
                 yield ev.RunFinished(thread_id, v.get("exit") or "", v.get("answer", ""), v.get("counts", {}), v.get("error"))
                 return
             graph_input = None
@@ -214,7 +214,7 @@ class Agent:
     # --- internals ---------------------------------------------------------------------------------------
     def _start(self, input: str, thread_id: str, out: str | None) -> dict:
         text = self.task.parse(input) if self.task is not None else input
-        limits = self.limits or default_limits(text)
+        limits = self.limits or (default_limits(text) if self.task is not None else Limits())
         if out is None and self.out_dir:
             out = os.path.join(self.out_dir, f"{thread_id}.json")
         run = {"task": self.task.name if self.task is not None else "", "input": input, "text": text,
@@ -257,7 +257,8 @@ def new_thread_id() -> str:
 
 
 def default_limits(text: str) -> Limits:
-    """As ``tapehead solve``: tokens bounded by 60 per input character (addition needs ~36 per digit)."""
+    """For a task, as ``tapehead solve``: 60 tokens per input character (addition needs ~36 per digit);
+    without a task, ``Limits()``."""
     return Limits(max_tokens=60 * (len(text) + 10))
 
 

@@ -23,7 +23,8 @@ from .trajectory import Trajectory
 
 def run_batched(decoder_factory: Callable[[int], object], codec: Codec, texts: Sequence[str], *, task: str = "",
                 limits: Limits | None = None, batch_size: int = 64, policy_name: str = "",
-                on_step: Callable[[int, int], None] | None = None) -> list[Trajectory]:
+                on_step: Callable[[int, int], None] | None = None,
+                call_tools: dict | Callable | None = None) -> list[Trajectory]:
     """``decoder_factory(batch)`` returns a ``model.decoder.BatchDecoder``-like object (``prefill``,
     ``step``). ``on_step(done, total)`` reports finished episodes (progress bars)."""
     import torch
@@ -39,7 +40,7 @@ def run_batched(decoder_factory: Callable[[int], object], codec: Codec, texts: S
             chunk = idx[s:s + batch_size]
             n = len(chunk)
             dec = decoders.get(n) or decoders.setdefault(n, decoder_factory(n))
-            eps = [Episode(codec, texts[i], task=task, limits=limits) for i in chunk]
+            eps = [Episode(codec, texts[i], task=task, limits=limits, call_tools=call_tools) for i in chunk]
             t0 = time.perf_counter()
             proposals = dec.prefill(torch.tensor([e.prompt for e in eps], dtype=torch.long))
             queues = [deque() for _ in eps]

@@ -33,6 +33,7 @@ from .state import AgentState
 from .tool_step import tool_node
 from .toolset import Toolset
 from .trajectory import Trajectory
+from .trajectory_file import write_trajectory
 
 
 @dataclass
@@ -64,9 +65,10 @@ class GraphContext:
                     "error": update.get("error", state.get("error"))}
             if state_bytes is not None:
                 meta["state_bytes"] = state_bytes
-            Trajectory(task=run.get("task", ""), input=run["text"], prompt_len=state["prompt_len"], tokens=tokens,
-                       answer=answer, exit=exit_, counts=dict(counts), seconds=round(update["seconds"], 6),
-                       policy=self.policy_name, meta=meta).save(run["out"])
+            write_trajectory(run["out"], Trajectory(
+                task=run.get("task", ""), input=run["text"], prompt_len=state["prompt_len"], tokens=tokens,
+                answer=answer, exit=exit_, counts=dict(counts), seconds=round(update["seconds"], 6),
+                policy=self.policy_name, meta=meta))
         if self.on_step is not None:
             self.on_step(thread, {"status": exit_, "tokens": len(tokens), "steps": update["steps"],
                                   "answer": answer[:200], "updated": time.time()})

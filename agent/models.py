@@ -60,16 +60,18 @@ def save(path: str, model, *, recipe: dict | None = None, metrics: dict | None =
                     dtype=torch.bfloat16 if bf16 else None)
 
 
-def decoder(model, batch_size: int, *, device=None, cuda_graph: bool = True, bf16: bool = False):
+def decoder(model, batch_size: int, *, device=None, cuda_graph: bool = True, bf16: bool = False,
+            compile_cpu: bool = False):
     from model.decoder import BatchDecoder
 
-    return BatchDecoder(model, batch_size, vocab().size, device=device, cuda_graph=cuda_graph, autocast_bf16=bf16)
+    return BatchDecoder(model, batch_size, vocab().size, device=device, cuda_graph=cuda_graph, autocast_bf16=bf16,
+                        compile_cpu=compile_cpu)
 
 
-def model_policy(model, device: str = "cpu"):
+def model_policy(model, device: str = "cpu", compile: bool = False):
     from .policy import ModelPolicy
 
-    return ModelPolicy(model, vocab().size, device=device)
+    return ModelPolicy(model, vocab().size, device=device, compile=compile)
 
 
 def train(model, data, cfg: dict, *, val_data=None, callbacks=None) -> dict[str, Any]:

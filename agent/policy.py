@@ -67,8 +67,9 @@ class ModelPolicy:
     ``vocab_size`` limits the argmax to real tokens (the embedding is padded). Torch is imported by
     the model, not here, so the agent package imports without torch."""
 
-    def __init__(self, model, vocab_size: int, device="cpu"):
+    def __init__(self, model, vocab_size: int, device="cpu", compile: bool = False):
         self.model = model
+        self.compile = compile
         self.vocab_size = vocab_size
         self.device = device
         self.state = None
@@ -80,6 +81,9 @@ class ModelPolicy:
 
         self._torch = torch
         self.model.eval()
+        self._step = self.model.step
+        if self.compile and str(self.device).startswith("cpu"):  # fuse the op-bound CPU step (decoder.py)
+            self._step = torch.compile(self.model.step, dynamic=False)
         with torch.inference_mode():
             self.state = self.model.allocate_state(1, device=self.device)
             ids = torch.tensor([list(prompt)], dtype=torch.long, device=self.device)
@@ -92,7 +96,7 @@ class ModelPolicy:
     def feed(self, token: int) -> None:
         with self._torch.inference_mode():
             self._buf.fill_(token)
-            self._logits = self.model.step(self._buf, self.state)[0, : self.vocab_size]
+            self._logits = self._step(self._buf, self.state)[0, : self.vocab_size]
 
     def state_bytes(self) -> int:
         return self.state.nbytes() if self.state is not None else 0

@@ -8,9 +8,11 @@ paused waiting for an approval (continue with ``--resume ID --answer yes|no``), 
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
+import time
 
 from rich.console import Console
 
@@ -125,23 +127,29 @@ def cmd_run(args) -> int:
         thread = args.thread or new_thread_id()
         out_path = args.out or str(home() / "trajectories" / f"{thread}.json")
         stream = agent.stream(text, thread_id=thread, out=out_path)
-    paused = None
+    live = err.is_terminal and not (args.json or args.events)
+    t0 = time.perf_counter()
     try:
         for e in stream:
             if args.events:
                 print(json.dumps(e.to_json(), ensure_ascii=False), flush=True)
-            if isinstance(e, ev.ApprovalRequested):
-                paused = e.request
+            elif live and isinstance(e, ev.Stats):
+                rate = f", {e.tokens_per_s:.0f} tok/s" if e.tokens_per_s else ""
+                err.file.write(f"\r{e.tokens} tokens, {e.steps} steps{rate}   ")
+                err.file.flush()
+        if live:
+            err.file.write("\r" + " " * 60 + "\r")
+        graph_seconds = time.perf_counter() - t0
         res = agent.result(thread)
     finally:
         agent.close()
-    return _report(args, agent, res, paused)
+    return _report(args, agent, res, graph_seconds)
 
 
 _UNSET_ANSWER = object()
 
 
-def _report(args, agent, res, paused) -> int:
+def _report(args, agent, res, graph_seconds: float) -> int:
     traj = res.trajectory
     row_out = (traj.meta.get("run") or {}).get("out")
     secs = traj.seconds
@@ -149,6 +157,7 @@ def _report(args, agent, res, paused) -> int:
                "answer": res.answer, "correct": res.correct, "exit": res.exit, "tokens": traj.generated,
                "steps": traj.meta.get("steps"), "tool_calls": traj.counts.get("tool_calls"),
                "malformed": traj.counts.get("malformed"), "seconds": secs,
+               "graph_seconds": round(graph_seconds, 3),
                "tokens_per_s": round(traj.generated / secs, 1) if secs else None, "policy": traj.policy,
                "trajectory": row_out, "error": res.error, "approval": res.request}
     if args.json:
@@ -182,12 +191,16 @@ def register_sessions(sub) -> None:
                        description="Sessions are checkpointed runs: `tapehead sessions` lists them.")
     _common(p)
     p.add_argument("--json", action="store_true")
+    # the same options after the action (`tapehead sessions show ID --json`); SUPPRESS keeps the outer value
+    opts = argparse.ArgumentParser(add_help=False)
+    opts.add_argument("--db", default=argparse.SUPPRESS, help="sessions database")
+    opts.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     s = p.add_subparsers(dest="action", metavar="ACTION")
-    s.add_parser("list", help="list sessions (the default)")
-    show = s.add_parser("show", help="one session: its run, state and calls")
+    s.add_parser("list", help="list sessions (the default)", parents=[opts])
+    show = s.add_parser("show", help="one session: its run, state and calls", parents=[opts])
     show.add_argument("id", help="session id (a unique prefix is enough)")
     show.add_argument("--trace", action="store_true", help="print the coloured trace")
-    dele = s.add_parser("delete", help="delete sessions (checkpoints, summary, workspace copy)")
+    dele = s.add_parser("delete", help="delete sessions (checkpoints, summary, workspace copy)", parents=[opts])
     dele.add_argument("ids", nargs="+")
     p.set_defaults(func=cmd_sessions)
 

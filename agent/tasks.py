@@ -31,6 +31,12 @@ class Task(Protocol):
     def answer(self, text: str) -> str:
         """The right output stream for an episode text."""
 
+    def max_tokens(self, text: str) -> int:
+        """A bound on the teacher's trace length for this input (episode limits derive from it)."""
+
+    # optional: ``call_tools(tape) -> {name: fn(args) -> text}`` for tasks that use multi-token
+    # tools (the search memory); passed to the loops as ``call_tools``.
+
     def sample(self, size: int, rng, *, train: bool = False) -> Instance:
         """A random instance: for training, sizes up to ``size``; for tests, exactly ``size``."""
 

@@ -35,13 +35,16 @@ def register_solve(sub) -> None:
     p = sub.add_parser("solve", help="solve one problem with a policy (the shipped one by default)",
                        description="Solve one problem, e.g. `tapehead solve addition 123+456`.")
     p.add_argument("task", help=f"task name ({', '.join(task_names())})")
-    p.add_argument("input", help="the problem, in the task's natural form (e.g. 123+456)")
+    p.add_argument("input", help="the problem, in the task's natural form (e.g. 123+456), or @FILE to read it from a file")
     p.add_argument("--policy", help="checkpoint path (without suffix); default: the task's shipped policy")
     p.add_argument("--teacher", action="store_true", help="run the task's hard-coded teacher instead of a network")
     p.add_argument("--trace", action="store_true", help="print the coloured trace (thoughts, commands, observations, outputs)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--device", default="cpu")
     p.add_argument("--max-tokens", type=int, default=None, help="stop the episode after this many tokens")
+    p.add_argument("--compile", action="store_true",
+                   help="CPU: fuse the decode step with torch.compile (~2.5x faster; ~30 s first compile, cached)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     p.set_defaults(func=cmd_solve)
 
 
@@ -49,16 +52,27 @@ def cmd_solve(args) -> int:
     from .runner import resolve_policy
 
     task = get_task(args.task)
-    text = task.parse(args.input)
+    user_input = args.input
+    if user_input.startswith("@"):  # a problem too long for the command line, e.g. a logical-graph program
+        path = Path(user_input[1:])
+        if not path.is_file():
+            raise FileNotFoundError(f"no such input file: {path}")
+        user_input = path.read_text()
+    text = task.parse(user_input)
     codec = models.codec()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.teacher:
         policy, name = task.teacher(codec), "teacher"
     else:
         name = resolve_policy(task, args.policy)
         model, _ = models.load(name, device=args.device)
-        policy = models.model_policy(model, device=args.device)
-    limits = Limits(max_tokens=args.max_tokens or 60 * (len(text) + 10))
-    traj = run_episode(policy, codec, text, task=task.name, limits=limits, policy_name=name)
+        policy = models.model_policy(model, device=args.device, compile=args.compile)
+    limits = Limits(max_tokens=args.max_tokens or task.max_tokens(text))
+    traj = run_episode(policy, codec, text, task=task.name, limits=limits, policy_name=name,
+                       call_tools=getattr(task, "call_tools", None))
     expected = task.answer(text)
     if args.json:
         calls = traj.counts["tool_calls"]
@@ -96,6 +110,7 @@ def register_eval(sub) -> None:
     p.add_argument("--save-trajectories", action="store_true", help="write every trajectory (gzip JSON)")
     p.add_argument("--teacher-workers", type=int, default=0, help="processes building teacher traces")
     p.add_argument("--no-cuda-graph", action="store_true")
+    p.add_argument("--compile", action="store_true", help="CPU: fuse the decode step with torch.compile")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_eval)
 
@@ -111,6 +126,7 @@ def cmd_eval(args) -> int:
                    seed=args.seed, hard=args.hard, out_dir=out_dir, n_large=args.n_large, large_from=args.large_from,
                    save_trajectories=args.save_trajectories, cuda_graph=not args.no_cuda_graph,
                    teacher_workers=args.teacher_workers, progress=not args.json and sys.stderr.isatty(),
+                   compile_cpu=args.compile,
                    command="tapehead " + " ".join(sys.argv[1:]))
     try:
         png = report.plot(res, str(Path(out_dir) / "accuracy.png"), train_size=getattr(task, "train_size", None))

@@ -25,7 +25,7 @@ from agent.tasks import get_task
 
 def trace(task, codec, text: str) -> tuple[list[int], list[bool]]:
     """The teacher's tokens and loss mask for one episode input."""
-    traj = run_episode(task.teacher(codec), codec, text, task=task.name)
+    traj = run_episode(task.teacher(codec), codec, text, task=task.name, call_tools=getattr(task, "call_tools", None))
     if traj.exit != "eos":
         raise RuntimeError(f"teacher for {task.name} did not finish on {text!r}: {traj.exit}")
     return traj.tokens, codec.loss_mask(traj.tokens, traj.prompt_len)

@@ -41,7 +41,8 @@ def resolve_policy(task, path: str | None) -> str:
 
 def _teacher_tokens(task_name: str, text: str) -> list[int]:
     task, codec = get_task(task_name), models.codec()
-    return run_episode(task.teacher(codec), codec, text, task=task_name).tokens
+    return run_episode(task.teacher(codec), codec, text, task=task_name,
+                       call_tools=getattr(task, "call_tools", None)).tokens
 
 
 def instances_for(task, size: int, n: int, seed: int, hard: bool) -> list:
@@ -56,7 +57,7 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
              batch_size: int = 64, seed: int = 0, hard: bool = False, out_dir: str | None = None,
              n_large: int | None = None, large_from: int = 2000, save_trajectories: bool = False,
              cuda_graph: bool = True, teacher_workers: int = 0, max_tokens_factor: float = 1.25,
-             progress: bool = True, command: str = "") -> dict:
+             progress: bool = True, command: str = "", compile_cpu: bool = False) -> dict:
     """Returns the results dict (also written to ``out_dir/results.json`` when given)."""
     task = get_task(task_name)
     codec = models.codec()
@@ -66,7 +67,7 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
 
     def factory(b):
         if b not in decoders:
-            decoders[b] = models.decoder(model, b, device=device, cuda_graph=cuda_graph)
+            decoders[b] = models.decoder(model, b, device=device, cuda_graph=cuda_graph, compile_cpu=compile_cpu)
         return decoders[b]
 
     results = {
@@ -90,12 +91,12 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
             insts = instances_for(task, size, count, seed, hard)
             texts = [i.text for i in insts]
             teachers = [pool.apply_async(_teacher_tokens, (task_name, t)) for t in texts] if pool else None
-            # a runaway episode is cut at max_tokens_factor x the teacher's length (~36 tokens/digit for addition)
-            limits = Limits(max_tokens=int(max_tokens_factor * (40 * size + 100)) + 200)
+            # a runaway episode is cut at max_tokens_factor x the task's bound on its teacher's length
+            limits = Limits(max_tokens=int(max_tokens_factor * max(task.max_tokens(t) for t in texts)) + 200)
             job = bar.add_task(f"{task_name} size {size}", total=len(texts)) if bar else None
             t0 = time.perf_counter()
             trajs = run_batched(lambda b: factory(b), codec, texts, task=task_name, limits=limits,
-                                batch_size=batch_size, policy_name=path,
+                                batch_size=batch_size, policy_name=path, call_tools=getattr(task, "call_tools", None),
                                 on_step=(lambda d, tot: bar.update(job, completed=d)) if bar else None)
             wall = time.perf_counter() - t0
             rows = []

@@ -1,7 +1,7 @@
 """Throughput benchmarks of the policy network, printed as a table (docs/benchmarks.md records them).
 
-``python -m model.bench cpu``: decode ms/token at batch 1 and train tok/s for d_model 256 / 4 layers
-on the CPU (pure-PyTorch path). ``python -m model.bench gpu``: on CUDA, our model against mamba-ssm's
+``python -m model.bench cpu``: decode ms/token at batch 1 (eager, and through torch.compile) and
+train tok/s for d_model 256 / 4 layers on the CPU (pure-PyTorch path). ``python -m model.bench gpu``: on CUDA, our model against mamba-ssm's
 ``MambaLMHeadModel`` on GPU.md's configurations, side by side in one run: train tok/s (batch 32 x
 2048, bf16 autocast, forward + backward + AdamW), and decode tok/s at batch 1 and 64 (CUDA graphs,
 greedy, the argmax fed back on the device; mamba-ssm through its own ``generate(cg=True)``).
@@ -58,8 +58,8 @@ def train_tok_s(model, batch, seqlen, steps, device, bf16=True, logits_of=lambda
     return batch * seqlen * steps / (time.perf_counter() - t)
 
 
-def ours_decode_tok_s(model, batch, steps, device, graph=True):
-    dec = BatchDecoder(model, batch, VOCAB, device=device, cuda_graph=graph)
+def ours_decode_tok_s(model, batch, steps, device, graph=True, compile_cpu=False):
+    dec = BatchDecoder(model, batch, VOCAB, device=device, cuda_graph=graph, compile_cpu=compile_cpu)
     dec.prefill(torch.randint(0, VOCAB, (batch, 8)))
     dec._ids.copy_(dec._out)
     if graph and device == "cuda":
@@ -135,6 +135,11 @@ def cpu(args) -> list[dict]:
     rate = ours_decode_tok_s(m, 1, args.decode_steps, "cpu", graph=False)
     row["decode1_ms_per_token"] = 1000 / rate
     row["decode1_tok_s"] = rate
+    t = time.perf_counter()
+    rate = ours_decode_tok_s(m, 1, args.decode_steps, "cpu", graph=False, compile_cpu=True)
+    row["compiled_decode1_ms_per_token"] = 1000 / rate
+    row["compiled_decode1_tok_s"] = rate
+    row["compile_and_bench_s"] = time.perf_counter() - t
     m.train()
     row["train_tok_s_16x512"] = train_tok_s(m, 16, 512, args.train_steps, "cpu", bf16=False)
     print(json.dumps(row), flush=True)

@@ -25,8 +25,8 @@ definition they do the work "in their head". The predicted-CoT teacher runs addi
 and writes, in place of each read, the symbol the tape would have returned (its own tape replica,
 never consulted by the loop).
 
-Trace lengths (tokens after the input): no-CoT n+2; reversed n+2; calculator 2n+10 (call and
-copy); predicted ~30n (addition's 36n, less the read-back).
+Trace lengths (tokens after the input, n-digit operands, measured): no-CoT and reversed n+3;
+calculator ~4n+13 (the call, its answer, the copy); predicted ~28n (addition: ~36n).
 """
 
 from __future__ import annotations

@@ -21,11 +21,15 @@ from .program import ProgramPolicy
 
 
 def call(c, text: str):
-    """Yield the tokens of ``[CALL] text [/CALL]``; returns the observation text."""
+    """Yield the tokens of ``[CALL] text [/CALL]``; returns the observation text. A teacher never
+    makes a bad call, so an error answer means the episode lacks the tool: that raises, loudly."""
     yield c.CALL
     for t in c.text_tokens(text):
         yield t
     obs = yield c.CALL_END
+    if obs.startswith("error:"):
+        raise RuntimeError(f"teacher call {text!r} was refused ({obs}); run the episode with the task's tools: "
+                           "run_episode(..., call_tools=task.call_tools)")
     return obs
 
 

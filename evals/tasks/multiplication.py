@@ -5,9 +5,11 @@ Input ``a*b=`` (canonical: no leading zeros; ``b`` has 1 or 2 digits; the user m
 n2 ~ U{1, 2} (paper: train n ≤ 10); tests use a of exactly n digits. ``mult`` mixes both second
 operand lengths; ``mult1`` and ``mult2`` fix it (the two columns of the paper's Table 1).
 
-The teacher is the paper's long multiplication with max(k, 2) pointers for the products and the
-addition (k = digits of b, so 2), plus a third and fourth head for the addition's second summand
-and the read-out, all with O(1) state (docs/tasks.md shows a whole trace):
+The teacher is the paper's long multiplication, with O(1) state (docs/tasks.md shows a whole
+trace). The paper uses max(k, 2) pointers (k = digits of b) and reuses them across phases; we give
+each role its own head, as addition does with its third, so that where a head stops never depends
+on a phase remembered over a long stretch: p1 sweeps a, p2 reads b, p3 and p4 walk the addition's
+two summands, and p4 then reads the sum out (4 heads):
 
 1. p1 walks right to ``*`` and steps back onto a's last digit;
 2. p2 walks right to ``=`` and steps back onto b's last digit;
@@ -25,8 +27,9 @@ and the read-out, all with O(1) state (docs/tasks.md shows a whole trace):
    skipping carries and outputting digits, until it reads ``+``; leading zeros (only when the
    product is 0) are skipped, and a lone ``0`` is output if nothing was.
 
-Trace length (tokens after the input, measured; tests/evals/test_multiplication.py): about 36n
-for n×1 and 57n for n×2 (n×2 at 10 digits ~600, at 1,000 digits ~57,000).
+Trace length (tokens after the input, measured; tests/evals/test_multiplication.py): about 47n
+for n×1 and 57n for n×2: 10 digits ~550 / ~690, 100 digits ~4,800 / ~5,800, 1,000 digits
+~47,000 / ~57,000.
 """
 
 from __future__ import annotations

@@ -1,0 +1,162 @@
+"""Benchmark: the LangGraph agent's overhead against the bare loop (``python -m agent.bench_graph``).
+
+Three measurements, printed as one JSON object (figures go to docs/benchmarks.md):
+
+1. ``model``: an addition of two ``--digits``-digit numbers with the shipped policy on CPU: the
+   bare loop (``agent.loop.run_episode``, in process) against ``tapehead run`` in a subprocess
+   (SQLite sessions, a trajectory file rewritten after every step); the graph's own time is the
+   ``graph_seconds`` the command reports (its stream loop, model load and start-up excluded), the
+   command's wall time is reported beside it. Same ``--threads`` for both (1 by default: the dev
+   VM's 2 cores are shared).
+2. ``steps``: the teacher's trace of the same addition replayed by a ``ScriptedPolicy`` (no network:
+   the loop's own cost is all there is), bare against the graph at several step sizes: the
+   overhead per policy step.
+3. ``tool_steps``: a scripted policy making ``--calls`` sandboxed ``run true`` calls, bare (the
+   tool called inside the loop) against the graph (each call a tool step, yolo): the overhead per
+   tool step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def _number(rng: random.Random, n: int) -> str:
+    return str(rng.randrange(1, 10)) + "".join(rng.choice("0123456789") for _ in range(n - 1))
+
+
+def bench_model(a: str, b: str, threads: int, tmp: str, step_tokens: int) -> dict:
+    import torch
+
+    from . import models
+    from .loop import run_episode
+    from .policy_source import default_policy_path
+    from .tasks import get_task
+
+    torch.set_num_threads(threads)
+    task = get_task("addition")
+    text = task.parse(f"{a}+{b}")
+    path = default_policy_path(task)
+    model, _ = models.load(path)
+    policy = models.model_policy(model)
+    load_before = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    bare = run_episode(policy, models.codec(), text, task="addition", limits=None)
+    bare_s = time.perf_counter() - t0
+    load_mid = os.getloadavg()[0]
+    out = os.path.join(tmp, "traj.json")
+    cmd = ["tapehead", "run", "--task", "addition", "--input", f"{a}+{b}", "--json", "--threads", str(threads),
+           "--db", os.path.join(tmp, "sessions.sqlite"), "--out", out, "--step-tokens", str(step_tokens)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    res = json.loads(proc.stdout)
+    from .trajectory import Trajectory
+
+    same = Trajectory.load(out).tokens == bare.tokens
+    return {"digits": len(a), "tokens": bare.generated, "bare_seconds": round(bare_s, 2),
+            "graph_seconds": res["graph_seconds"], "overhead_pct": round(100 * (res["graph_seconds"] / bare_s - 1), 2),
+            "tapehead_run_wall_seconds": round(wall, 2), "steps": res["steps"], "step_tokens": step_tokens,
+            "correct": res["correct"], "same_trajectory": same, "bare_tokens_per_s": round(bare.generated / bare_s, 1),
+            "state_bytes": bare.meta.get("state_bytes"), "command": " ".join(cmd[:4]) + " A+B " + " ".join(cmd[6:]),
+            "load_average_1min": [load_before, load_mid, os.getloadavg()[0]]}
+
+
+def bench_steps(a: str, b: str, tmp: str, step_sizes: list[int], repeat: int = 3) -> dict:
+    from . import models
+    from .agent import Agent
+    from .loop import run_episode
+    from .policy import ScriptedPolicy
+    from .tasks import get_task
+
+    codec, task = models.codec(), get_task("addition")
+    text = task.parse(f"{a}+{b}")
+    ref = run_episode(task.teacher(codec), codec, text)
+    bare = float("inf")
+    for _ in range(repeat):  # the best of several: the machine is shared
+        t0 = time.perf_counter()
+        run_episode(ScriptedPolicy(ref.tokens, codec.EOS), codec, text)
+        bare = min(bare, time.perf_counter() - t0)
+    rows = []
+    for st in step_sizes:
+        g = float("inf")
+        for k in range(repeat):
+            agent = Agent(task="addition", policy=ScriptedPolicy(ref.tokens, codec.EOS), step_tokens=st,
+                          db=os.path.join(tmp, f"steps-{st}-{k}.sqlite"))
+            t0 = time.perf_counter()
+            r = agent.solve(f"{a}+{b}", out=os.path.join(tmp, f"steps-{st}.json"))
+            g = min(g, time.perf_counter() - t0)
+            agent.close()
+        steps = r.trajectory.meta["steps"]
+        rows.append({"step_tokens": st, "steps": steps, "graph_seconds": round(g, 3),
+                     "ms_per_step": round(1000 * (g - bare) / steps, 2), "same": r.trajectory.tokens == ref.tokens})
+    return {"tokens": ref.generated, "bare_seconds": round(bare, 4), "rows": rows}
+
+
+def bench_tool_steps(n: int, tmp: str) -> dict:
+    from tools.workspace import Workspace
+    from tools.workspace_tools import tools_by_name
+
+    from . import models
+    from .agent import Agent
+    from .calls import parse_args
+    from .loop import run_episode
+    from .markup import parse_markup
+    from .replay_policy import ReplayPolicy
+    from .toolset import Toolset
+
+    codec = models.codec()
+    src = os.path.join(tmp, "src")
+    os.makedirs(src, exist_ok=True)
+    script = parse_markup(codec, "[CALL]run true[/CALL][OBS][/OBS]" * n + "[ANS]ok[EOS]")
+    ws = Workspace.create(src)
+    try:
+        tools = tools_by_name(ws)
+        run = tools["run"]
+        t0 = time.perf_counter()
+        bare = run_episode(ReplayPolicy(script, codec), codec, "x",
+                           call_tools={"run": lambda s: run.call(**parse_args(run.spec, s)).text})
+        bare_s = time.perf_counter() - t0
+        agent = Agent(policy=ReplayPolicy(script, codec), toolset=Toolset(tools.values(), workspace=ws), yolo=True,
+                      db=os.path.join(tmp, "tools.sqlite"))
+        t0 = time.perf_counter()
+        r = agent.solve("x", out=os.path.join(tmp, "tools.json"))
+        g = time.perf_counter() - t0
+        agent.close()
+    finally:
+        ws.discard()
+    assert bare.exit == "eos" and r.exit == "eos", (bare.exit, r.exit)
+    return {"calls": n, "bare_seconds": round(bare_s, 3), "graph_seconds": round(g, 3),
+            "graph_steps": r.trajectory.meta["steps"], "ms_per_tool_step": round(1000 * (g - bare_s) / n, 2)}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m agent.bench_graph", description=__doc__.split("\n")[0])
+    p.add_argument("--digits", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--step-tokens", type=int, default=2048, help="policy step size of the model run")
+    p.add_argument("--calls", type=int, default=20)
+    p.add_argument("--skip-model", action="store_true", help="only the scripted measurements (seconds, not minutes)")
+    args = p.parse_args(argv)
+    rng = random.Random(f"bench_graph/{args.seed}")
+    a, b = _number(rng, args.digits), _number(rng, args.digits)
+    out = {"date": time.strftime("%Y-%m-%d"), "python": sys.version.split()[0]}
+    with tempfile.TemporaryDirectory(prefix="tapehead-bench-") as tmp:
+        out["steps"] = bench_steps(a, b, tmp, [64, 256, 1024, 2048, 8192])
+        out["tool_steps"] = bench_tool_steps(args.calls, tmp)
+        if not args.skip_model:
+            out["model"] = bench_model(a, b, args.threads, tmp, args.step_tokens)
+    print(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

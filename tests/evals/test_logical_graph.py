@@ -1,0 +1,113 @@
+"""Logical graph: parsing Python programs, the random DAG generator, and a depth-first teacher using
+the search tool that is right from the training sizes (≤ 10 nodes) to 1,000 nodes."""
+
+import contextlib
+import io
+import random
+import re
+
+import pytest
+
+from agent.loop import run_episode
+from agent.models import codec as get_codec
+from agent.tasks import get_task
+from evals.tasks.logical_graph import parse_program
+
+C = get_codec()
+GRAPH = get_task("logical-graph")
+
+
+def solve(text):
+    tr = run_episode(GRAPH.teacher(C), C, text, call_tools=GRAPH.call_tools)
+    assert tr.exit == "eos", (text[:200], tr.exit)
+    return tr
+
+
+def python_says(program: str) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(program, "<graph>", "exec"), {})
+    return out.getvalue().strip()
+
+
+def test_teacher_many_small_graphs_agree_with_python():
+    rng = random.Random(0)
+    for _ in range(150):
+        inst = GRAPH.sample(10, rng, train=True)
+        tr = solve(inst.text)
+        assert tr.answer == inst.answer == python_says(inst.text) == GRAPH.answer(inst.text)
+    for n in range(4, 11):
+        for inst in GRAPH.hard_cases(n, rng):
+            assert solve(inst.text).answer == inst.answer == python_says(inst.text)
+
+
+@pytest.mark.parametrize("n", [20, 100, 300, 1000])
+def test_teacher_right_far_past_training(n):
+    rng = random.Random(n)
+    insts = [GRAPH.sample(n, rng) for _ in range(3 if n < 1000 else 2)] + GRAPH.hard_cases(n, rng)
+    for inst in insts:
+        assert inst.size == n and inst.text.count("\n") == n + 1
+        tr = solve(inst.text)
+        assert tr.answer == inst.answer == python_says(inst.text)
+        assert tr.generated <= GRAPH.max_tokens(inst.text)
+
+
+def test_trace_is_find_calls_and_stack_lines():
+    inst = GRAPH.sample(30, random.Random(5))
+    tr = solve(inst.text)
+    calls = C.calls(tr.tokens, tr.prompt_len)
+    assert calls and all(c["tool"] == "find" for c in calls)
+    assert calls[0]["call"]["text"] == "print(" and calls[-1]["observation"] == ""
+    mem = "".join(C.memory(tr.tokens, tr.prompt_len))
+    thoughts = mem[len("[BOS]") + len(inst.text):].split("[ANS]")[0]
+    for line in thoughts.splitlines():
+        assert re.fullmatch(r"v\d{3} < v\d{3}|v\d{3} = (True|False)", line), line
+    assert mem.endswith("[ANS]" + inst.answer)
+    assert not any(C.commands[t] for t in tr.tokens)  # no tape commands: the search tool only
+
+
+def test_deep_chain_uses_the_memory_as_its_stack():
+    inst = GRAPH.hard_cases(200, random.Random(1))[0]
+    assert inst.kind == "chain"
+    tr = solve(inst.text)
+    mem = "".join(C.memory(tr.tokens, tr.prompt_len))
+    assert mem.count(" < ") == 200 - 4  # one way-back line per node below the output
+    assert tr.answer == python_says(inst.text)
+
+
+def test_teacher_without_the_search_tool_fails_loudly():
+    with pytest.raises(RuntimeError, match="call_tools"):
+        run_episode(GRAPH.teacher(C), C, GRAPH.sample(5, random.Random(0)).text)
+
+
+def test_generator_shape():
+    rng = random.Random(2)
+    sizes = {GRAPH.sample(10, rng, train=True).size for _ in range(300)}
+    assert sizes == set(range(4, 11))
+    prog = parse_program(GRAPH.sample(1000, rng).text)
+    names = list(prog.defs)
+    assert len(names) == 1000 and all(re.fullmatch(r"v\d{3}", v) for v in names) and prog.out == names[-1]
+    assert [d[0] for d in prog.defs.values()][:4] == ["const"] * 3 + ["gate"]
+
+
+@pytest.mark.parametrize("bad,msg", [
+    ("", "empty"),
+    ("v1 = True\nv2 = v1 xor v1\n", "expected"),
+    ("v1 = True\nv2 = not v3\n", "used before"),
+    ("v1 = True\nv1 = False\n", "assigned twice"),
+    ("v1 = True\nav1 = not v1\n", "ends another"),
+    ("v1 = True\nprint(v2)\n", "never assigned"),
+    ("v1 = True\nprint(v1)\nv2 = v1\n", "last line"),
+    ("and = True\n", "expected|reserved"),
+    ("v1 = True\nv2 = v1 and v1 and v1\n", "expected"),
+])
+def test_parse_rejects_clearly(bad, msg):
+    with pytest.raises(ValueError, match=msg):
+        GRAPH.parse(bad)
+
+
+def test_parse_canonicalises():
+    text = "# a graph\nx = True\n\ny  =  not x   # negation\nz = x or not y"
+    assert GRAPH.parse(text) == "x = True\ny = not x\nz = x or not y\nprint(z)\n"
+    assert GRAPH.answer(GRAPH.parse(text)) == "True"
+    assert solve(GRAPH.parse(text)).answer == "True"
