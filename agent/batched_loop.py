@@ -26,14 +26,15 @@ def run_batched(decoder_factory: Callable[[int], object], codec: Codec, texts: S
                 on_step: Callable[[int, int], None] | None = None,
                 call_tools: dict | Callable | None = None) -> list[Trajectory]:
     """``decoder_factory(batch)`` returns a ``model.decoder.BatchDecoder``-like object (``prefill``,
-    ``step``). ``on_step(done, total)`` reports finished episodes (progress bars)."""
+    ``step``). ``on_step(done, total)`` reports finished episodes (progress bars); it is also called
+    every 4,096 lockstep steps, so a long episode (10,000 digits: ~350k steps) shows life."""
     import torch
 
     order: dict[int, list[int]] = {}
     for i, text in enumerate(texts):
         order.setdefault(len(codec.prompt(text)), []).append(i)
     out: list[Trajectory | None] = [None] * len(texts)
-    done = 0
+    done = steps = 0
     decoders: dict[int, object] = {}
     for _, idx in sorted(order.items()):
         for s in range(0, len(idx), batch_size):
@@ -63,6 +64,9 @@ def run_batched(decoder_factory: Callable[[int], object], codec: Codec, texts: S
                     feed.append(q.popleft() if q else codec.PAD)
                 if live:
                     proposals = dec.step(feed)
+                    steps += 1
+                    if on_step is not None and steps % 4096 == 0:
+                        on_step(done, len(texts))
             for r, (i, ep) in enumerate(zip(chunk, eps)):
                 out[i] = ep.trajectory(policy=policy_name, seconds=ends[r])
     return out  # type: ignore[return-value]
