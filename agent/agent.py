@@ -18,6 +18,8 @@ drives the graph of ``agent/graph.py`` with ``durability="sync"``. Everything ab
 needed to continue it is in its thread's state (``run``), so ``Agent.from_session`` rebuilds an
 equivalent agent in another process. ``approver(request) -> decision`` answers approval interrupts
 in-process; without one, a run pauses and ``solve`` returns with ``exit == "awaiting_approval"``.
+One ``Agent`` drives one run at a time (its policy cache is not shared across OS threads); make one
+per concurrent run.
 """
 
 from __future__ import annotations
@@ -121,6 +123,8 @@ class Agent:
         (an ``ApprovalRequested`` event is the last one)."""
         if input is not None:
             thread_id = thread_id or new_thread_id()
+            if self.graph.get_state({"configurable": {"thread_id": thread_id}}).values:
+                raise ValueError(f"session {thread_id!r} exists: resume it, or start a run under another id")
             graph_input: Any = self._start(input, thread_id, out)
         else:
             if thread_id is None:

@@ -70,6 +70,11 @@ def test_teacher_spec_and_python_api():
     res = agent.solve("12345+678")
     assert res.correct and res.answer == "13023" and res.trajectory.policy == "teacher"
     assert agent.result(res.thread_id).exit == "eos"
+    assert agent.resume(res.thread_id).answer == "13023"  # a finished session stays finished
+    import pytest
+
+    with pytest.raises(ValueError, match="exists"):
+        agent.solve("1+1", thread_id=res.thread_id)
 
 
 def test_step_limit_ends_with_status_and_recursion_limit_follows():
