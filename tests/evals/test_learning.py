@@ -14,6 +14,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from agent import models  # noqa: E402
+from agent.episode import Limits  # noqa: E402
 from agent.loop import run_episode  # noqa: E402
 from agent.tasks import get_task  # noqa: E402
 from evals.data import TraceSource  # noqa: E402
@@ -29,14 +30,19 @@ def test_tiny_policy_learns_short_additions_on_cpu():
         c, task = models.codec(), get_task("addition")
         rng = random.Random(1)
         probe = [task.sample(2, rng, train=True) for _ in range(20)]
-        before = sum(run_episode(models.model_policy(model), c, i.text).answer == i.answer for i in probe[:5])
+        limits = Limits(max_tokens=300)  # a 2-digit trace is < 130 tokens; an untrained policy never stops
+
+        def solved(inst):
+            return run_episode(models.model_policy(model), c, inst.text, limits=limits).answer == inst.answer
+
+        before = sum(solved(i) for i in probe[:5])
         summary = models.train(model, TraceSource("addition", 2, 16, 128, seed=0),
                                dict(steps=250, lr=4e-3, weight_decay=0.0, warmup_steps=20, seed=0, log_every=0,
                                     progress=False),
                                val_data=TraceSource("addition", 2, 16, 128, seed=9))
         assert before == 0
         assert summary["val"]["acc"] >= 0.97, summary["val"]
-        exact = sum(run_episode(models.model_policy(model), c, i.text).answer == i.answer for i in probe)
+        exact = sum(solved(i) for i in probe)
         assert exact >= 14, f"only {exact}/20 exact"
     finally:
         torch.set_num_threads(threads)
