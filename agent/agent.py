@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterator
 
 from langgraph.types import Command
@@ -67,30 +67,32 @@ class RunResult:
 class Agent:
     def __init__(self, task: Any = None, policy: Any = None, *, tools=None, workspace: str | None = None,
                  memory_tools=None, approval: dict | str | None = None, yolo: bool = False,
-                 approver: Callable[[dict], Any] | None = None, limits: Limits | None = None,
+                 approver: Callable[[dict], Any] | None = None, limits: Limits | dict | None = None,
                  step_tokens: int = 2048, token_events: int | None = None, db: str | None = ":memory:",
                  checkpointer=None, out_dir: str | None = None, device: str = "cpu", policy_name: str | None = None,
-                 toolset: Toolset | None = None):
+                 toolset: Toolset | None = None, compile: bool = False):
         self.task = get_task(task) if isinstance(task, str) and task else (task or None)
         self.codec = models.codec()
         if policy is not None and not isinstance(policy, str):
             self.source = PolicySource.of(policy, policy_name)
         else:
-            self.source = PolicySource.resolve(policy, self.task, device=device)
+            self.source = PolicySource.resolve(policy, self.task, device=device, compile=compile)
         if toolset is None:
             toolset = Toolset.for_workspace(workspace) if workspace else Toolset()
-            for t in tools or ():
-                toolset.actions[t.name] = t
+            toolset.actions.update(Toolset(tools or ()).actions)  # (checks their categories)
             toolset.memory = memory_tools
         self.toolset = toolset
         self.modes = appr.modes(yolo, approval)
         self.approver = approver
-        self.limits = limits
+        # a Limits: for every run; a dict: Limits fields over each run's default (or recorded) limits
+        self.limits = limits if isinstance(limits, Limits) else None
+        self.limit_overrides = dict(limits) if isinstance(limits, dict) else {}
         self.out_dir = out_dir
         self.saver = checkpointer if checkpointer is not None else open_saver(db)
         self.index = SessionIndex(self.saver)
         self.runtimes = RuntimeCache(self.codec, self.source.make, self._make_episode, shared=self.source.shared)
-        self.ctx = GraphContext(self.codec, self.toolset, self.runtimes, self.source.spec, limits=limits,
+        self.ctx = GraphContext(self.codec, self.toolset, self.runtimes, self.source.spec, limits=self.limits,
+                                limit_overrides=self.limit_overrides,
                                 modes=self.modes, step_tokens=step_tokens, token_events=token_events,
                                 on_step=self._on_step)
         self.graph = build_graph(self.ctx).compile(checkpointer=self.saver)
@@ -218,7 +220,9 @@ class Agent:
     # --- internals ---------------------------------------------------------------------------------------
     def _start(self, input: str, thread_id: str, out: str | None) -> dict:
         text = self.task.parse(input) if self.task is not None else input
-        limits = self.limits or (default_limits(text) if self.task is not None else Limits())
+        limits = self.limits or default_limits(self.task, text)
+        if self.limit_overrides:
+            limits = replace(limits, **self.limit_overrides)
         if out is None and self.out_dir:
             out = os.path.join(self.out_dir, f"{thread_id}.json")
         run = {"task": self.task.name if self.task is not None else "", "input": input, "text": text,
@@ -231,16 +235,20 @@ class Agent:
         return initial_state(run, self.codec.prompt(text))
 
     def _run_limits(self, thread_id: str) -> Limits:
-        if self.limits is not None:
-            return self.limits
         row = self.index.get(thread_id)
-        return lim.from_json(((row or {}).get("run") or {}).get("limits"))
+        return self.ctx.limits_for((row or {}).get("run") or {})
 
     def _make_episode(self, run: dict, tokens=None, counts=None, malformed_run: int = 0) -> Episode:
         box: dict = {}
 
         def call_tools(tape):
-            fns, box["objs"] = self.toolset.call_tools(tape)
+            fns, objs = self.toolset.call_tools(tape)
+            task_tools = getattr(self.task, "call_tools", None)  # e.g. the search memory over this tape
+            for name, fn in (task_tools(tape) if task_tools is not None else {}).items():
+                fns[name] = fn
+                if hasattr(fn, "snapshot"):
+                    objs.append(fn)
+            box["objs"] = objs
             return fns
 
         kw = dict(task=run.get("task", ""), limits=self.ctx.limits_for(run), call_tools=call_tools)
@@ -260,10 +268,13 @@ def new_thread_id() -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
 
 
-def default_limits(text: str) -> Limits:
-    """For a task, as ``tapehead solve``: 60 tokens per input character (addition needs ~36 per digit);
-    without a task, ``Limits()``."""
-    return Limits(max_tokens=60 * (len(text) + 10))
+def default_limits(task, text: str) -> Limits:
+    """For a task, as ``tapehead solve``: ``task.max_tokens(text)`` (a bound on its teacher's trace),
+    else 60 tokens per input character; without a task, ``Limits()``."""
+    if task is None:
+        return Limits()
+    bound = getattr(task, "max_tokens", None)
+    return Limits(max_tokens=bound(text) if bound is not None else 60 * (len(text) + 10))
 
 
 def trajectory_of(values: dict, thread_id: str, policy: str, status: str) -> Trajectory:

@@ -18,7 +18,7 @@ disk before the next starts, which is what ``Agent`` does).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Callable, Literal
 
@@ -43,6 +43,7 @@ class GraphContext:
     runtimes: RuntimeCache
     policy_name: str
     limits: Limits | None = None  # None: each run's own (recorded in its state); else this, for every run
+    limit_overrides: dict = field(default_factory=dict)  # Limits fields set on top of either
     modes: dict = field(default_factory=dict)  # approval mode per category (agent/approval.py)
     step_tokens: int = 2048  # written tokens per policy step (a SIGKILL loses at most one step)
     token_events: int | None = None  # Tokens events every N tokens (None: once per step)
@@ -50,7 +51,8 @@ class GraphContext:
     on_step: Callable[[str, dict], None] | None = None  # (thread_id, summary) after every step
 
     def limits_for(self, run: dict) -> Limits:
-        return self.limits if self.limits is not None else lim.from_json(run.get("limits"))
+        base = self.limits if self.limits is not None else lim.from_json(run.get("limits"))
+        return replace(base, **self.limit_overrides) if self.limit_overrides else base
 
     def save_trajectory(self, state: dict, thread: str, tokens: list[int], answer: str, update: dict,
                         state_bytes: int | None) -> None:

@@ -38,7 +38,8 @@ class PolicySource:
         return cls(name or f"object:{type(policy).__name__}", lambda: policy, shared=True)
 
     @classmethod
-    def resolve(cls, spec: str | None, task=None, *, device: str = "cpu") -> "PolicySource":
+    def resolve(cls, spec: str | None, task=None, *, device: str = "cpu", compile: bool = False) -> "PolicySource":
+        """``compile``: fuse a network's CPU decode step with ``torch.compile`` (``ModelPolicy``)."""
         from . import models
 
         if spec in (None, "", "default"):
@@ -65,7 +66,7 @@ class PolicySource:
         path = os.path.abspath(os.path.expanduser(spec))
         model, meta = models.load(path, device=device)
         info = {"params": meta.get("params"), "kernel_path": models.kernel_path(model)}
-        return cls(path, lambda: models.model_policy(model, device=device), info=info)
+        return cls(path, lambda: models.model_policy(model, device=device, compile=compile), info=info)
 
 
 def default_policy_path(task) -> str:

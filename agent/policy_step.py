@@ -132,7 +132,7 @@ def _snapshots(ctx, rt, thread, write) -> None:
     ep = rt.episode
     write(ev.TapeSnapshot(thread, ep.tape.snapshot(window=ctx.snapshot_window)))
     for tool in getattr(ep, "memory_tools", ()):
-        write(ev.MemorySnapshot(thread, tool.name, tool.snapshot()))
+        write(ev.MemorySnapshot(thread, getattr(tool, "name", type(tool).__name__), tool.snapshot()))
 
 
 def _state_bytes(policy) -> int:

@@ -18,7 +18,6 @@ from rich.console import Console
 
 from . import events as ev
 from . import limits as lim
-from .episode import Limits
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -29,7 +28,7 @@ def register_run(sub) -> None:
     p = sub.add_parser("run", help="run the agent on one input (headless), or resume a session",
                        description="Run the LangGraph agent, e.g. `tapehead run --task addition --input 123+456`.")
     p.add_argument("--task", help="task name (parses the input, grades the answer, gives the default policy)")
-    p.add_argument("--input", help="the problem (for a task, in its natural form: 123+456)")
+    p.add_argument("--input", help="the problem (for a task, in its natural form: 123+456), or @FILE")
     p.add_argument("--input-file", help="read the input from this file")
     p.add_argument("--policy", help="checkpoint path (no suffix), 'teacher', or script:FILE; default: the task's")
     p.add_argument("--out", help="trajectory file, rewritten after every step (default: TAPEHEAD_HOME/trajectories/ID.json)")
@@ -51,6 +50,7 @@ def register_run(sub) -> None:
     p.add_argument("--step-tokens", type=int, default=None, help="tokens decoded per policy step (default 2048)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--compile", action="store_true", help="CPU: fuse the network's decode step with torch.compile")
     p.set_defaults(func=cmd_run)
 
 
@@ -59,15 +59,12 @@ def _common(p) -> None:
                                 "TAPEHEAD_HOME defaulting to ~/.local/state/tapehead)")
 
 
-def _limits(args, text_len: int | None) -> Limits | None:
-    given = {k: getattr(args, k) for k in ("max_tokens", "max_steps", "max_tool_calls", "max_seconds", "max_malformed")}
-    if all(v is None for v in given.values()):
-        return None
-    base = Limits(max_tokens=60 * (text_len + 10)) if text_len is not None else Limits()
-    kw = {k: v for k, v in given.items() if v is not None and k != "max_malformed"}
-    if given["max_malformed"] is not None:
-        kw["max_consecutive_malformed"] = given["max_malformed"]
-    return Limits(**{**base.__dict__, **kw})
+def _limits(args) -> dict | None:
+    """Limits given on the command line, over the run's default (the task's bound) or recorded ones."""
+    names = {"max_tokens": "max_tokens", "max_steps": "max_steps", "max_tool_calls": "max_tool_calls",
+             "max_seconds": "max_seconds", "max_malformed": "max_consecutive_malformed"}
+    given = {field: getattr(args, arg) for arg, field in names.items() if getattr(args, arg) is not None}
+    return given or None
 
 
 def _approver(args):
@@ -104,24 +101,29 @@ def cmd_run(args) -> int:
     if args.resume:
         if args.input or args.input_file:
             raise UserError("--resume continues a session: give no --input")
-        limits = _limits(args, None)
-        if limits is not None:
-            kw["limits"] = limits
-        agent = Agent.from_session(args.resume, db=db, approver=approver, device=args.device, **kw)
+        if _limits(args):
+            kw["limits"] = _limits(args)
+        agent = Agent.from_session(args.resume, db=db, approver=approver, device=args.device, compile=args.compile,
+                                   **kw)
         thread = agent.resumed_thread
+        if agent.toolset.workspace is not None and not (args.json or args.events):
+            err.print(f"note: {agent.toolset.note}", highlight=False)
         answer = args.answer if args.answer is not None else _UNSET_ANSWER
         stream = agent.stream(thread_id=thread, **({} if answer is _UNSET_ANSWER else {"resume": answer}))
     else:
         if args.answer is not None:
             raise UserError("--answer goes with --resume ID")
         text = args.input
-        if args.input_file:
-            with open(args.input_file) as f:
+        if args.input_file or (text or "").startswith("@"):
+            path = args.input_file or text[1:]
+            if not os.path.isfile(path):
+                raise UserError(f"no such input file: {path}")
+            with open(path) as f:
                 text = f.read().strip()
         if not text:
             raise UserError("give --input (or --input-file), or --resume ID")
         agent = Agent(task=args.task, policy=args.policy, workspace=args.workspace, approver=approver,
-                      limits=_limits(args, len(text)), db=db, device=args.device, **kw)
+                      limits=_limits(args), db=db, device=args.device, compile=args.compile, **kw)
         from .agent import new_thread_id
 
         thread = args.thread or new_thread_id()

@@ -7,7 +7,8 @@ LangGraph's ``SqliteSaver`` owns its tables
 input, policy, status, size, times) so that listing sessions does not have to rebuild any state, and
 shares the saver's connection and lock. Status is the exit status, ``running`` (not finished: still
 running, or killed -- ``tapehead run --resume ID`` continues it) or ``awaiting_approval``.
-Deleting a session deletes the thread's checkpoints, its row and its workspace scratch copy.
+Deleting a session deletes the thread's checkpoints, its row, its workspace scratch copy, and its
+trajectory file when that is the default one (``TAPEHEAD_HOME/trajectories/ID.json``).
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ class SessionIndex:
         raise KeyError(f"{len(ids)} sessions start with {prefix!r}: give more of the id")
 
     def delete(self, thread_id: str) -> str:
-        """Delete the thread's checkpoints, its row and its workspace copy; says what was done."""
+        """Delete the thread's checkpoints, row, workspace copy and default trajectory file; says what was done."""
         row = self.get(thread_id)
         self.saver.delete_thread(thread_id)
         notes = ["deleted checkpoints"]
@@ -140,6 +141,11 @@ class SessionIndex:
                 notes.append(Toolset.reattach(ws).workspace.discard())
             except Exception as e:  # the copy may be half gone; never keep the row because of it
                 notes.append(f"workspace not discarded: {e}")
+        out = (row or {}).get("out") or ""
+        default_dir = str(home() / "trajectories") + os.sep
+        if out.startswith(default_dir) and os.path.exists(out):  # files the user named are theirs to keep
+            os.remove(out)
+            notes.append(f"removed {out}")
         if self.conn is None:
             self._mem.pop(thread_id, None)
         else:

@@ -190,3 +190,20 @@ def test_model_policy_through_graph_and_resume_by_prefill(tmp_path):
     finally:
         torch.set_num_threads(threads)
     assert os.path.exists(db)
+
+
+def test_task_search_memory_runs_in_the_policy_step():
+    import random
+
+    from agent.tasks import get_task
+
+    task = get_task("logical-graph")
+    inst = task.sample(6, random.Random(3))
+    agent = Agent(task=task, policy="teacher")
+    got = []
+    res = agent.solve(inst.text, on_event=got.append)
+    assert res.exit == "eos" and res.correct and res.answer == inst.answer
+    calls = C.calls(res.trajectory.tokens, res.trajectory.prompt_len)
+    assert any(c["tool"] == "find" for c in calls) and res.trajectory.meta["calls"] == []  # no tool step
+    snap = [e for e in got if isinstance(e, ev.MemorySnapshot)][-1]
+    assert snap.tool == "find" and snap.snapshot["searches"] == sum(c["tool"] == "find" for c in calls)

@@ -41,6 +41,9 @@ def test_default_trajectory_path_events_and_limits(home, capsys):
     assert lines[0]["type"] == "RunStarted" and lines[-1]["type"] == "RunFinished" and lines[-1]["answer"] == "100"
     assert {"Tokens", "TapeSnapshot", "Stats"} <= {x["type"] for x in lines}
     assert Trajectory.load(str(home / "trajectories" / "ev1.json")).answer == "100"
+    assert main(["sessions", "delete", "ev1"]) == 0  # a default trajectory file goes with its session
+    assert not (home / "trajectories" / "ev1.json").exists()
+    capsys.readouterr()
     rc = main(["run", "--task", "addition", "--input", "99+1", "--policy", "teacher", "--json",
                "--max-steps", "2", "--step-tokens", "4"])
     res = json.loads(capsys.readouterr().out)
