@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import math
 import random
-import sys
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -48,6 +47,7 @@ import torch.nn.functional as F
 
 from .checkpoint import _unwrap, save_checkpoint
 from .distributed import setup_distributed
+from .progress import Reporter
 from .train_state import LAST, gather_rng, load_train_state, save_train_state, train_state_paths  # noqa: F401
 
 
@@ -207,61 +207,6 @@ def evaluate(model, data: DataSource, batches: int, *, bf16: bool = True, rank: 
     return {"loss": nll / max(n, 1.0), "acc": c / max(n, 1.0), "targets": int(n)}
 
 
-# --- output --------------------------------------------------------------------------------------
-
-
-class _Reporter:
-    """Progress bar on a terminal, plain lines otherwise; silent off rank 0."""
-
-    def __init__(self, cfg: TrainConfig, rank: int, start: int):
-        self.cfg = cfg
-        self.active = rank == 0
-        use_bar = cfg.progress if cfg.progress is not None else sys.stdout.isatty()
-        self.bar = None
-        if self.active and use_bar:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self.bar = Progress(
-                TextColumn("[bold]train"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("loss {task.fields[loss]}  lr {task.fields[lr]}  {task.fields[tps]} tok/s"),
-                TimeRemainingColumn(),
-            )
-            self.task = self.bar.add_task("train", total=cfg.steps, completed=start, loss="-", lr="-", tps="-")
-            self.bar.start()
-
-    def advance(self):
-        if self.bar is not None:
-            self.bar.update(self.task, advance=1)
-
-    def log(self, info: dict):
-        if not self.active:
-            return
-        if self.bar is not None:
-            self.bar.update(
-                self.task, loss=f"{info['loss']:.4f}", lr=f"{info['lr']:.2e}", tps=f"{info['tokens_per_s']:,.0f}"
-            )
-        else:
-            print(
-                f"step {info['step']:>7}/{self.cfg.steps}  loss {info['loss']:.4f}  lr {info['lr']:.3e}  "
-                f"gnorm {info['grad_norm']:.3f}  {info['tokens_per_s']:,.0f} tok/s",
-                flush=True,
-            )
-
-    def message(self, text: str):
-        if not self.active:
-            return
-        if self.bar is not None:
-            self.bar.console.print(text)
-        else:
-            print(text, flush=True)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.stop()
-
-
 # --- the loop ------------------------------------------------------------------------------------
 
 
@@ -329,7 +274,7 @@ def train(
         end = cfg.steps if cfg.stop_at <= 0 else min(cfg.steps, cfg.stop_at)
         autocast = dict(device_type=device.type, dtype=torch.bfloat16, enabled=cfg.bf16 and device.type == "cuda")
         params = [p for g in opt.param_groups for p in g["params"]]
-        reporter = _Reporter(cfg, dctx.rank, start)
+        reporter = Reporter(cfg, dctx.rank, start)
         recipe = {
             "train_config": cfg.to_json(),
             "world_size": dctx.world,
