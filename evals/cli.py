@@ -98,8 +98,17 @@ def cmd_solve(args) -> int:
 
 # --- eval -------------------------------------------------------------------------------------------------
 def register_eval(sub) -> None:
-    p = sub.add_parser("eval", help="evaluate a policy across sizes (results file, table, plot)")
-    p.add_argument("task", help=f"task name ({', '.join(task_names())})")
+    p = sub.add_parser("eval", help="evaluate a policy across sizes (results file, table, plot)",
+                       description="Evaluate a policy on a task, or run the whole study: `tapehead eval suite paper`.")
+    p.add_argument("task", help=f"task name ({', '.join(task_names())}), or `suite`")
+    p.add_argument("suite_name", nargs="?", help="with `suite`: the study to run (paper)")
+    p.add_argument("--tasks", default=None, help="suite: comma-separated tasks (default: all of the paper's)")
+    p.add_argument("--archs", default="mamba2,transformer,swa,lstm,gru", help="suite: architectures")
+    p.add_argument("--seeds", default="0,1", help="suite: comma-separated seeds")
+    p.add_argument("--steps", type=int, default=2000, help="suite: training steps per cell")
+    p.add_argument("--train-batch", type=int, default=256, help="suite: training batch")
+    p.add_argument("--lr", type=float, default=2e-3, help="suite: learning rate")
+    p.add_argument("--workers", type=int, default=0, help="suite: processes building training traces")
     p.add_argument("--sizes", default="5,10,100,1000", help="comma-separated sizes (default 5,10,100,1000)")
     p.add_argument("--n", type=int, default=100, help="random problems per size")
     p.add_argument("--n-large", type=int, default=None, help="problems per size for sizes >= --large-from")
@@ -122,6 +131,8 @@ def cmd_eval(args) -> int:
     from . import report
     from .runner import evaluate
 
+    if args.task == "suite":
+        return cmd_suite(args)
     task = get_task(args.task)
     sizes = _sizes(args.sizes)
     out_dir = args.out or f"runs/eval-{task.name}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -140,6 +151,26 @@ def cmd_eval(args) -> int:
     else:
         out.print(report.table(res))
         out.print(f"results: {out_dir}/results.json  plot: {png}")
+    return 0
+
+
+def cmd_suite(args) -> int:
+    from . import report
+    from .suite import PAPER_TASKS, run_suite
+
+    if args.suite_name != "paper":
+        raise ValueError(f"unknown study {args.suite_name!r}: the one study is `tapehead eval suite paper`")
+    out_dir = args.out or "runs/suite-paper"
+    suite = run_suite(out_dir, tasks=args.tasks.split(",") if args.tasks else PAPER_TASKS,
+                      archs=args.archs.split(","), seeds=[int(s) for s in args.seeds.split(",")], steps=args.steps,
+                      batch=args.train_batch, lr=args.lr, n=args.n, n_large=args.n_large or args.n,
+                      device=args.device, workers=args.workers, eval_batch=args.batch,
+                      sizes=_sizes(args.sizes) if args.sizes != "5,10,100,1000" else None, log=out.print)
+    if args.json:
+        print(json.dumps({"suite": f"{out_dir}/suite.json", "table": suite["table"]}))
+    else:
+        out.print(report.suite_markdown(suite))
+        out.print(f"suite: {out_dir}/suite.json, plots: {out_dir}/TASK.png")
     return 0
 
 
@@ -172,33 +203,14 @@ def register_train(sub) -> None:
 
 
 def cmd_train(args) -> int:
-    import torch
+    from .training import train_policy
 
-    from .data import Prefetched, TraceSource
-
-    task = get_task(args.task)
-    max_size = args.max_size or getattr(task, "train_size", 5)
-    torch.manual_seed(args.seed)
-    cfg = models.model_config(arch=args.arch, d_model=args.d_model, n_layer=args.layers, d_state=args.d_state,
-                              headdim=args.headdim, chunk_size=args.chunk_size)
-    model = models.build(cfg, device=args.device)
-    data = TraceSource(task.name, max_size, args.batch, args.seq_len, seed=args.seed)
-    val = TraceSource(task.name, max_size, args.batch, args.seq_len, seed=args.seed + 10_000)
-    if args.workers:
-        data = Prefetched(data, workers=args.workers)
-    recipe = {"task": task.name, "max_size": max_size, "steps": args.steps, "batch": args.batch,
-              "seq_len": args.seq_len, "lr": args.lr, "weight_decay": args.weight_decay, "warmup": args.warmup,
-              "seed": args.seed, "command": "tapehead " + " ".join(sys.argv[1:])}
-    out.print(f"training {args.arch} ({model.num_parameters():,} parameters, {models.kernel_path(model)}) "
-              f"on {task.name} <= {max_size}, {args.steps} steps x {args.batch}")
-    summary = models.train(model, data, dict(
-        steps=args.steps, lr=args.lr, weight_decay=args.weight_decay, warmup_steps=args.warmup, seed=args.seed,
-        out_dir=args.out, checkpoint_every=args.checkpoint_every, val_every=args.val_every,
-        bf16=args.device.startswith("cuda"), resume=args.resume), val_data=val)
-    if hasattr(data, "close"):
-        data.close()
-    if args.ship:
-        models.save(args.ship, model, recipe=recipe, metrics={"train": summary}, bf16=True)
-        out.print(f"shipped bf16 weights to {args.ship}.safetensors")
+    cfg = dict(arch=args.arch, d_model=args.d_model, n_layer=args.layers, d_state=args.d_state,
+               headdim=args.headdim, chunk_size=args.chunk_size)
+    summary = train_policy(args.task, cfg, out_dir=args.out, steps=args.steps, batch=args.batch,
+                           seq_len=args.seq_len, lr=args.lr, weight_decay=args.weight_decay, warmup=args.warmup,
+                           seed=args.seed, max_size=args.max_size, device=args.device, workers=args.workers,
+                           checkpoint_every=args.checkpoint_every, val_every=args.val_every, resume=args.resume,
+                           ship=args.ship, log=out.print)
     out.print(json.dumps({k: v for k, v in summary.items() if isinstance(v, (int, float, str))}))
     return 0

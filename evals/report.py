@@ -61,3 +61,55 @@ def plot(results: dict, path: str, train_size: int | None = None) -> str:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def plot_suite(cells: list[dict], path: str) -> str:
+    """One task of the study: answer accuracy against size, a curve per architecture (best seed
+    bold, other seeds thin)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    colours = {}
+    for arch in dict.fromkeys(c["arch"] for c in cells):
+        runs = [c for c in cells if c["arch"] == arch]
+        best = max(runs, key=lambda c: sum(s["trajectory_acc"] for s in c["summary"]))
+        for c in runs:
+            xs = [s["size"] for s in c["summary"]]
+            ys = [100 * s["trajectory_acc"] for s in c["summary"]]
+            kw = dict(lw=2.2, marker="o", label=arch) if c is best else dict(lw=0.8, alpha=0.5)
+            line, = ax.plot(xs, ys, color=colours.get(arch), **kw)
+            colours[arch] = line.get_color()
+    if cells:
+        ax.axvline(cells[0]["train_size"], color="grey", ls=":", label="training size")
+        ax.set_title(f"{cells[0]['task']}: whole-trajectory accuracy")
+    ax.set_xscale("log")
+    ax.set_ylim(-3, 103)
+    ax.set_xlabel("size")
+    ax.set_ylabel("exact trajectory (%)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def suite_markdown(suite: dict) -> str:
+    """Table 1 as markdown: tasks down, architectures across; best seed, then every seed."""
+    archs = suite["archs"]
+    lines = ["| task | " + " | ".join(archs) + " |", "| --- |" + " --- |" * len(archs)]
+    by = {(r["task"], r["arch"]): r for r in suite["table"]}
+    for task in suite["tasks"]:
+        cells = []
+        for a in archs:
+            r = by.get((task, a))
+            if not r:
+                cells.append("-")
+                continue
+            seeds = ", ".join(f"s{s['seed']}: {s['m'] or '-'} ({100 * s['p']:.0f}%)" for s in r["seeds"])
+            cells.append(f"{r['cell']} [{seeds}]")
+        lines.append(f"| {task} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
