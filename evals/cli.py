@@ -169,7 +169,7 @@ def cmd_suite(args) -> int:
     if args.json:
         print(json.dumps({"suite": f"{out_dir}/suite.json", "table": suite["table"]}))
     else:
-        out.print(report.suite_markdown(suite))
+        out.print(report.suite_markdown(suite), markup=False, highlight=False)
         out.print(f"suite: {out_dir}/suite.json, plots: {out_dir}/TASK.png")
     return 0
 
