@@ -208,12 +208,20 @@ class Codec:
             half = max_tokens // 2
             idx = idx[:half] + [-1] + idx[-half:]
         text = Text()
+        in_span = False  # inside [CALL] ... [/CALL] or [OBS] ... [/OBS]: bytes run together as text
         for i in idx:
             if i < 0:
                 text.append(f" … {len(tokens) - 2 * (max_tokens // 2)} tokens … ", style="dim")
                 continue
             t, k = tokens[i], kinds[i]
             name = self.vocab.name(t)
+            if t in (self.CALL, self.OBS):
+                in_span = True
+            elif t in (self.CALL_END, self.OBS_END):
+                in_span = False
+            if in_span and t < 256:
+                text.append(chr(t) if t < 128 else name, style=self.STYLES[k])  # newlines stay newlines
+                continue
             spaced = k in (Kind.COMMAND, Kind.OBSERVATION, Kind.ANS, Kind.EOS, Kind.INVALID) or len(name) > 1
             text.append(f"{name} " if spaced else name, style=self.STYLES[k])
         return text
