@@ -123,6 +123,8 @@ def register_eval(sub) -> None:
     p.add_argument("--teacher-workers", type=int, default=0, help="processes building teacher traces")
     p.add_argument("--no-cuda-graph", action="store_true")
     p.add_argument("--compile", action="store_true", help="CPU: fuse the decode step with torch.compile")
+    p.add_argument("--tensor-loop", action="store_true",
+                   help="tape on the device, no host sync per token (agent.tensor_loop); tape-only tasks")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_eval)
 
@@ -140,7 +142,7 @@ def cmd_eval(args) -> int:
                    seed=args.seed, hard=args.hard, out_dir=out_dir, n_large=args.n_large, large_from=args.large_from,
                    save_trajectories=args.save_trajectories, cuda_graph=not args.no_cuda_graph,
                    teacher_workers=args.teacher_workers, progress=not args.json and sys.stderr.isatty(),
-                   compile_cpu=args.compile,
+                   compile_cpu=args.compile, tensor_loop=args.tensor_loop,
                    command="tapehead " + " ".join(sys.argv[1:]))
     try:
         png = report.plot(res, str(Path(out_dir) / "accuracy.png"), train_size=getattr(task, "train_size", None))

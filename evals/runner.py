@@ -57,8 +57,10 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
              batch_size: int = 64, seed: int = 0, hard: bool = False, out_dir: str | None = None,
              n_large: int | None = None, large_from: int = 2000, save_trajectories: bool = False,
              cuda_graph: bool = True, teacher_workers: int = 0, max_tokens_factor: float = 1.25,
-             progress: bool = True, command: str = "", compile_cpu: bool = False) -> dict:
-    """Returns the results dict (also written to ``out_dir/results.json`` when given)."""
+             progress: bool = True, command: str = "", compile_cpu: bool = False, tensor_loop: bool = False) -> dict:
+    """Returns the results dict (also written to ``out_dir/results.json`` when given). ``tensor_loop``:
+    run tape-only tasks (no ``call_tools``) through ``agent.tensor_loop`` (tape on the device, no
+    host sync per token; the same trajectories); tasks with call tools still use ``run_batched``."""
     task = get_task(task_name)
     codec = models.codec()
     path = resolve_policy(task, policy)
@@ -72,7 +74,7 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
 
     results = {
         "task": task_name, "policy": path, "policy_config": meta.get("config"), "policy_params": meta.get("params"),
-        "device": device, "kernel_path": models.kernel_path(model), "batch_size": batch_size, "seed": seed,
+        "device": device, "tensor_loop": tensor_loop, "kernel_path": models.kernel_path(model), "batch_size": batch_size, "seed": seed,
         "command": command or " ".join(sys.argv), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "machine": platform.node(), "python": platform.python_version(), "instances": [], "summary": [],
     }
@@ -95,9 +97,16 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
             limits = Limits(max_tokens=int(max_tokens_factor * max(task.max_tokens(t) for t in texts)) + 200)
             job = bar.add_task(f"{task_name} size {size}", total=len(texts)) if bar else None
             t0 = time.perf_counter()
-            trajs = run_batched(lambda b: factory(b), codec, texts, task=task_name, limits=limits,
-                                batch_size=batch_size, policy_name=path, call_tools=getattr(task, "call_tools", None),
-                                on_step=(lambda d, tot: bar.update(job, completed=d)) if bar else None)
+            on_step = (lambda d, tot: bar.update(job, completed=d)) if bar else None
+            if tensor_loop and not getattr(task, "call_tools", None):
+                from agent.tensor_loop import run_tensor_batched
+
+                trajs = run_tensor_batched(model, codec, texts, task=task_name, limits=limits, batch_size=batch_size,
+                                           device=device, policy_name=path, on_step=on_step, cuda_graph=cuda_graph)
+            else:
+                trajs = run_batched(lambda b: factory(b), codec, texts, task=task_name, limits=limits,
+                                    batch_size=batch_size, policy_name=path,
+                                    call_tools=getattr(task, "call_tools", None), on_step=on_step)
             wall = time.perf_counter() - t0
             rows = []
             for k, (inst, tr) in enumerate(zip(insts, trajs)):
