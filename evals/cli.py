@@ -65,15 +65,14 @@ def cmd_solve(args) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    limits = Limits(max_tokens=args.max_tokens or task.max_tokens(text))
     if args.teacher:
         policy, name = task.teacher(codec), "teacher"
     else:
         name = resolve_policy(task, args.policy)
         model, _ = models.load(name, device=args.device)
-        budget = args.max_tokens or task.max_tokens(text)
-        compile_step = args.compile == "on" or (args.compile == "auto" and budget > 50_000)
+        compile_step = args.compile == "on" or (args.compile == "auto" and limits.max_tokens > 50_000)
         policy = models.model_policy(model, device=args.device, compile=compile_step)
-    limits = Limits(max_tokens=args.max_tokens or task.max_tokens(text))
     traj = run_episode(policy, codec, text, task=task.name, limits=limits, policy_name=name,
                        call_tools=getattr(task, "call_tools", None))
     expected = task.answer(text)

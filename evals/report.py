@@ -50,11 +50,18 @@ def plot(results: dict, path: str, train_size: int | None = None) -> str:
     ax.plot(sizes, [100 * s["trajectory_acc"] for s in results["summary"]], "s--", label="whole trajectory")
     if train_size:
         ax.axvline(train_size, color="grey", ls=":", label=f"trained on <= {train_size}")
+    ax.set_title(f"{results['task']}: {Path(results['policy']).name}")
+    return _finish(fig, ax, path, "size (digits)" if results["task"] == "addition" else "size", "accuracy (%)")
+
+
+def _finish(fig, ax, path: str, xlabel: str, ylabel: str) -> str:
+    """Accuracy-against-size axes (log x, 0-100 %), saved as PNG."""
+    import matplotlib.pyplot as plt
+
     ax.set_xscale("log")
     ax.set_ylim(-3, 103)
-    ax.set_xlabel("size (digits)" if results["task"] == "addition" else "size")
-    ax.set_ylabel("accuracy (%)")
-    ax.set_title(f"{results['task']}: {Path(results['policy']).name}")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -64,8 +71,8 @@ def plot(results: dict, path: str, train_size: int | None = None) -> str:
 
 
 def plot_suite(cells: list[dict], path: str) -> str:
-    """One task of the study: answer accuracy against size, a curve per architecture (best seed
-    bold, other seeds thin)."""
+    """One task of the study: whole-trajectory accuracy (the paper's metric) against size, a curve
+    per architecture (best seed bold, other seeds thin)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -85,16 +92,7 @@ def plot_suite(cells: list[dict], path: str) -> str:
     if cells:
         ax.axvline(cells[0]["train_size"], color="grey", ls=":", label="training size")
         ax.set_title(f"{cells[0]['task']}: whole-trajectory accuracy")
-    ax.set_xscale("log")
-    ax.set_ylim(-3, 103)
-    ax.set_xlabel("size")
-    ax.set_ylabel("exact trajectory (%)")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _finish(fig, ax, path, "size", "exact trajectory (%)")
 
 
 def suite_markdown(suite: dict) -> str:

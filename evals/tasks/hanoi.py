@@ -31,12 +31,9 @@ it does not give). The teacher writes ~370,000 tokens/s on one CPU core (12 disk
 
 from __future__ import annotations
 
-import random
 import re
 
-from agent.tasks import Instance
-
-from .hanoi_common import disks_text, hard_disks, parse_disks, sample_disks, solve
+from .hanoi_common import HanoiInstances, disks_text, parse_disks, solve
 from .program import ProgramPolicy
 
 RODS = "ABC"
@@ -53,7 +50,7 @@ def parse_state(text: str) -> list[int]:
     return parse_disks(text[1:-3] or "()", max_disks=10**9)
 
 
-class Hanoi:
+class Hanoi(HanoiInstances):
     name = "hanoi"
     heads = 1
     default_policy = ""
@@ -80,15 +77,8 @@ class Hanoi:
             out.append(f"({d}){x}{y}$" + state_text(rods))
         return "".join(out)
 
-    def instance(self, labels: list[int], kind: str = "random") -> Instance:
-        text = "A" + disks_text(labels) + "BC$"
-        return Instance(text=text, answer=self.answer(text), size=len(labels), kind=kind)
-
-    def sample(self, size: int, rng: random.Random, *, train: bool = False) -> Instance:
-        return self.instance(sample_disks(size, rng, train=train))
-
-    def hard_cases(self, size: int, rng: random.Random) -> list[Instance]:
-        return [self.instance(labels, kind) for labels, kind in hard_disks(size, rng)]
+    def input_text(self, labels: list[int]) -> str:
+        return "A" + disks_text(labels) + "BC$"
 
     def max_tokens(self, text: str) -> int:
         """A bound on the teacher's trace: 2^n-1 moves, each a copy of a state of len(text) symbols."""

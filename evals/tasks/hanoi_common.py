@@ -13,6 +13,8 @@ from __future__ import annotations
 import random
 import re
 
+from agent.tasks import Instance
+
 MAX_LABEL = 999  # labels of at most 3 digits: the teachers hold one label in O(1) state
 _DISK = re.compile(r"\((\d+)\)")
 
@@ -76,3 +78,21 @@ def solve(labels: list[int]) -> list[tuple[int, str, str]]:
 
     go(len(labels), "A", "C", "B")
     return out
+
+
+class HanoiInstances:
+    """Instance generation shared by both Hanoi tasks; a subclass says how disks become its input
+    (``input_text``) and what the right output is (``answer``)."""
+
+    def input_text(self, labels: list[int]) -> str:
+        raise NotImplementedError
+
+    def instance(self, labels: list[int], kind: str = "random") -> Instance:
+        text = self.input_text(labels)
+        return Instance(text=text, answer=self.answer(text), size=len(labels), kind=kind)
+
+    def sample(self, size: int, rng: random.Random, *, train: bool = False) -> Instance:
+        return self.instance(sample_disks(size, rng, train=train))
+
+    def hard_cases(self, size: int, rng: random.Random) -> list[Instance]:
+        return [self.instance(labels, kind) for labels, kind in hard_disks(size, rng)]

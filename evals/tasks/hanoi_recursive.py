@@ -29,11 +29,7 @@ move of the final list: 7 disks ~7,600, 8 ~15,000, 9 ~31,000, 10 ~59,000, 12 ~24
 
 from __future__ import annotations
 
-import random
-
-from agent.tasks import Instance
-
-from .hanoi_common import disks_text, hard_disks, parse_disks, sample_disks, solve
+from .hanoi_common import HanoiInstances, disks_text, parse_disks, solve
 from .program import ProgramPolicy
 
 SWAP_BC = {"B": "C", "C": "B"}
@@ -46,7 +42,7 @@ def final_moves(answer: str) -> str:
     return parts[-2] if len(parts) >= 2 else ""
 
 
-class HanoiRecursive:
+class HanoiRecursive(HanoiInstances):
     name = "hanoi-recursive"
     heads = 2
     default_policy = ""
@@ -63,15 +59,8 @@ class HanoiRecursive:
                         for i in range(1, len(labels) + 1)]
         return "".join(moves + "#" for moves in lists)
 
-    def instance(self, labels: list[int], kind: str = "random") -> Instance:
-        text = disks_text(labels)
-        return Instance(text=text, answer=self.answer(text), size=len(labels), kind=kind)
-
-    def sample(self, size: int, rng: random.Random, *, train: bool = False) -> Instance:
-        return self.instance(sample_disks(size, rng, train=train))
-
-    def hard_cases(self, size: int, rng: random.Random) -> list[Instance]:
-        return [self.instance(labels, kind) for labels, kind in hard_disks(size, rng)]
+    def input_text(self, labels: list[int]) -> str:
+        return disks_text(labels)
 
     def max_tokens(self, text: str) -> int:
         """A bound on the teacher's trace: the lists double with each disk, ~11 tokens per symbol."""
