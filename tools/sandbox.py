@@ -254,6 +254,14 @@ def _descendants(root: int) -> list[int]:
     return out
 
 
+def _sigkill(pids) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 def _kill(proc, cgroup: str | None) -> None:
     """SIGKILL everything the run started: descendants, the pids cgroup, the process group."""
     if proc.poll() is None and os.path.isdir("/proc"):
@@ -261,11 +269,7 @@ def _kill(proc, cgroup: str | None) -> None:
             pids = _descendants(proc.pid)
             if not pids:
                 break
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+            _sigkill(pids)
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -275,11 +279,7 @@ def _kill(proc, cgroup: str | None) -> None:
             pids = _cgroup_pids(cgroup)
             if not pids:
                 break
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+            _sigkill(pids)
             time.sleep(0.005)
 
 

@@ -30,16 +30,6 @@ ARCHS = [a for a, mod in [("gru", "rnn"), ("lstm", "rnn"), ("transformer", "tran
          if importlib.util.find_spec(f"model.{mod}") is not None]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from a second thread, and on the shared 2-core CI machine two
-    threads under load ran these steps ~18x slower (measured: 200 GRU steps 1.5 s vs 28 s)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def tiny(arch: str = "gru", seed: int = 0, **kw):
     torch.manual_seed(seed)
     cfg = dict(arch=arch, vocab_size=VOCAB.size, d_model=32, n_layer=2, d_state=16, headdim=16, chunk_size=8, n_head=2)

@@ -17,14 +17,6 @@ def rel(a, b):
     return ((a - b).norm() / b.norm()).item()
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def model(cfg=SMALL, seed=0):
     torch.manual_seed(seed)
     return build_model(cfg).eval()

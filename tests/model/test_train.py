@@ -24,16 +24,6 @@ from model.vocab import DEFAULT_VOCAB as VOCAB
 HAS_MAMBA2 = importlib.util.find_spec("model.mamba2_lm") is not None
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from a second thread, and on the shared 2-core CI machine two
-    threads under load ran these steps ~18x slower (measured: 200 GRU steps 1.5 s vs 28 s)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 class ReverseDigits:
     """Deterministic in (step, rank, world): global batch index ``step * world + rank``."""
 
