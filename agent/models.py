@@ -91,3 +91,11 @@ def make_batch(input_ids, loss_mask):
 def kernel_path(model) -> str:
     fn = getattr(model, "kernel_path", None)
     return fn() if fn else "pytorch"
+
+
+def reference_path():
+    """Context manager: CUDA tensors take the network's pure-PyTorch reference step instead of
+    mamba-ssm's Triton kernels (what ``torch.compile`` can trace; agent/tensor_loop.py)."""
+    from model import kernels
+
+    return kernels.disabled()

@@ -17,6 +17,14 @@ The host looks at ``done`` only every ``sync_every`` steps (and grows the buffer
 for Mamba-2 (fixed-size, in-place state), the whole step (tape rules + model step + argmax) is
 captured in one CUDA graph over static buffers and replayed; elsewhere it runs eagerly.
 
+``compile=True`` also fuses the step with ``torch.compile`` (inductor): the tape rules are ~60 tiny
+element-wise ops, and the model's own step is ~40 more, each a kernel launch of a few microseconds
+on a GPU at batch 1-10, so a step is launch-bound, not math-bound. The network then runs its
+pure-PyTorch reference step (``models.reference_path``: inductor cannot trace mamba-ssm's Triton
+wrappers) and inductor fuses the whole step into a handful of kernels; on CUDA that compiled step is
+what the graph captures. The buffers are then allocated at their final size up front (a growth would
+change shapes and force a recompile).
+
 Tape-only protocol. Multi-token tools are not implemented: ``call_tools`` raises ``ValueError``
 (use ``run_batched``). A row whose policy writes ``[CALL]`` stops here and is re-run, from its
 prompt, by ``run_batched`` without call tools (its trajectory is then exactly run_batched's: the
@@ -41,7 +49,7 @@ COUNT_KEYS = ("generated", "observations", "tool_calls", "thoughts", "outputs", 
 def run_tensor_batched(model, codec: Codec, texts: Sequence[str], *, task: str = "", limits: Limits | None = None,
                        batch_size: int = 64, device=None, sync_every: int = 1024, policy_name: str = "",
                        on_step: Callable[[int, int], None] | None = None, call_tools=None,
-                       cuda_graph: bool = True) -> list[Trajectory]:
+                       cuda_graph: bool = True, compile: bool = False) -> list[Trajectory]:
     """``model`` follows model/protocol.py (allocate_state, prefill, step). Same arguments and
     results as ``run_batched`` (``on_step(done, total)`` is called at each host sync)."""
     import torch
@@ -65,7 +73,7 @@ def run_tensor_batched(model, codec: Codec, texts: Sequence[str], *, task: str =
             chunk = idx[s:s + batch_size]
             prompts = [codec.prompt(texts[i]) for i in chunk]
             rows = _run_chunk(model, codec, prompts, limits, dev, max(1, sync_every), cuda_graph,
-                              lambda d: on_step(done_total + d, len(texts)) if on_step else None)
+                              lambda d: on_step(done_total + d, len(texts)) if on_step else None, compile)
             for i, (toks, exit_code, counts, secs) in zip(chunk, rows):
                 if exit_code == CALL_EXIT:
                     redo.append(i)
@@ -90,9 +98,11 @@ def run_tensor_batched(model, codec: Codec, texts: Sequence[str], *, task: str =
 
 
 def _run_chunk(model, codec: Codec, prompts: list[list[int]], limits: Limits, dev, sync_every: int,
-               cuda_graph: bool, report) -> list[tuple[list[int], int, dict, float]]:
+               cuda_graph: bool, report, compile: bool = False) -> list[tuple[list[int], int, dict, float]]:
     """One group of equal-length prompts to the end; per row (tokens, exit code, counts, seconds)."""
     import torch
+
+    from . import models
 
     B, P, H, V = len(prompts), len(prompts[0]), codec.heads, codec.vocab.size
     max_tokens = limits.max_tokens
@@ -111,9 +121,12 @@ def _run_chunk(model, codec: Codec, prompts: list[list[int]], limits: Limits, de
     def zeros(*shape, dtype=torch.long):
         return torch.zeros(*shape, dtype=dtype, device=dev)
 
+    if compile and B * (hard_t * 4 + hard_m * 8) > 16 * 2 ** 30:
+        raise ValueError(f"compile=True allocates the buffers whole: {B} rows x {hard_t:,} tokens is over 16 GiB; "
+                         "use a smaller batch or compile=False (buffers then grow as needed)")
     S = dict(  # the static state of the step (updated in place so a captured graph sees it)
-        tokens=zeros(B, min(hard_t, P + 4 * sync_every + 2), dtype=torch.int32),  # [B, T]
-        mem=zeros(B, min(hard_m, P + 2 * sync_every + 1)),  # [B, Lm]
+        tokens=zeros(B, hard_t if compile else min(hard_t, P + 4 * sync_every + 2), dtype=torch.int32),  # [B, T]
+        mem=zeros(B, hard_m if compile else min(hard_m, P + 2 * sync_every + 1)),  # [B, Lm]
         tlen=torch.full((B,), P, dtype=torch.long, device=dev), length=torch.full((B,), P, dtype=torch.long, device=dev),
         heads=zeros(B, H), mode=zeros(B, dtype=torch.bool), pend=torch.full((B,), -1, dtype=torch.long, device=dev),
         done=zeros(B, dtype=torch.bool), exit=zeros(B), run=zeros(B), counts=zeros(B, 6),
@@ -170,18 +183,25 @@ def _run_chunk(model, codec: Codec, prompts: list[list[int]], limits: Limits, de
 
     use_graph = cuda_graph and dev.type == "cuda" and getattr(model.config, "arch", "") == "mamba2"
     graph = None
+    fused = torch.compile(step, dynamic=False) if compile else None
+
+    def run_step() -> None:
+        if fused is None:
+            return step()
+        with models.reference_path():  # traced (and guarded) on the reference path; prefill keeps the kernels
+            fused()
 
     def capture():
         keep = [t.clone() for t in list(S.values()) + state.tensors()]
         sd = torch.cuda.Stream()
         sd.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(sd):
-            for _ in range(3):  # warm up (autotuning, allocator) outside the graph
-                step()
+            for _ in range(3):  # warm up (autotuning, compiling, allocator) outside the graph
+                run_step()
         torch.cuda.current_stream().wait_stream(sd)
         g = torch.cuda.CUDAGraph()
         with torch.cuda.graph(g):
-            step()
+            run_step()
         for t, v in zip(list(S.values()) + state.tensors(), keep):  # the warm-up ran steps: undo them
             t.copy_(v)
         return g
@@ -213,6 +233,6 @@ def _run_chunk(model, codec: Codec, prompts: list[list[int]], limits: Limits, de
             if use_graph and graph is None:
                 graph = capture()
             for _ in range(sync_every):
-                graph.replay() if graph is not None else step()
+                graph.replay() if graph is not None else run_step()
     tlen, exits, counts, tokens = S["tlen"].tolist(), S["exit"].tolist(), S["counts"].tolist(), S["tokens"]
     return [(tokens[r, :tlen[r]].tolist(), exits[r], dict(zip(COUNT_KEYS, counts[r])), secs[r]) for r in range(B)]

@@ -121,7 +121,8 @@ def register_eval(sub) -> None:
     p.add_argument("--save-trajectories", action="store_true", help="write every trajectory (gzip JSON)")
     p.add_argument("--teacher-workers", type=int, default=0, help="processes building teacher traces")
     p.add_argument("--no-cuda-graph", action="store_true")
-    p.add_argument("--compile", action="store_true", help="CPU: fuse the decode step with torch.compile")
+    p.add_argument("--compile", action="store_true", help="CPU: fuse the decode step with torch.compile; with --tensor-loop, "
+                   "the whole step (tape rules + network), on any device")
     p.add_argument("--tensor-loop", action="store_true",
                    help="tape on the device, no host sync per token (agent.tensor_loop); tape-only tasks")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -166,7 +167,8 @@ def cmd_suite(args) -> int:
                       archs=args.archs.split(","), seeds=[int(s) for s in args.seeds.split(",")], steps=args.steps,
                       batch=args.train_batch, lr=args.lr, n=args.n, n_large=args.n_large or args.n,
                       device=args.device, workers=args.workers, eval_batch=args.batch,
-                      sizes=_sizes(args.sizes) if args.sizes != "5,10,100,1000" else None, log=out.print)
+                      sizes=_sizes(args.sizes) if args.sizes != "5,10,100,1000" else None,
+                      large_from=args.large_from, tensor_loop=args.tensor_loop, log=out.print)
     if args.json:
         print(json.dumps({"suite": f"{out_dir}/suite.json", "table": suite["table"]}))
     else:

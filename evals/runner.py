@@ -60,7 +60,9 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
              progress: bool = True, command: str = "", compile_cpu: bool = False, tensor_loop: bool = False) -> dict:
     """Returns the results dict (also written to ``out_dir/results.json`` when given). ``tensor_loop``:
     run tape-only tasks (no ``call_tools``) through ``agent.tensor_loop`` (tape on the device, no
-    host sync per token; the same trajectories); tasks with call tools still use ``run_batched``."""
+    host sync per token; the same trajectories); tasks with call tools still use ``run_batched``.
+    ``compile_cpu``: fuse the CPU decode step with torch.compile; with ``tensor_loop``, the whole
+    tensor-loop step, on any device."""
     task = get_task(task_name)
     codec = models.codec()
     path = resolve_policy(task, policy)
@@ -74,7 +76,7 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
 
     results = {
         "task": task_name, "policy": path, "policy_config": meta.get("config"), "policy_params": meta.get("params"),
-        "device": device, "tensor_loop": tensor_loop, "kernel_path": models.kernel_path(model), "batch_size": batch_size, "seed": seed,
+        "device": device, "tensor_loop": tensor_loop, "compile": compile_cpu, "kernel_path": models.kernel_path(model), "batch_size": batch_size, "seed": seed,
         "command": command or " ".join(sys.argv), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "machine": platform.node(), "python": platform.python_version(), "instances": [], "summary": [],
     }
@@ -102,7 +104,8 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
                 from agent.tensor_loop import run_tensor_batched
 
                 trajs = run_tensor_batched(model, codec, texts, task=task_name, limits=limits, batch_size=batch_size,
-                                           device=device, policy_name=path, on_step=on_step, cuda_graph=cuda_graph)
+                                           device=device, policy_name=path, on_step=on_step, cuda_graph=cuda_graph,
+                                           compile=compile_cpu)
             else:
                 trajs = run_batched(lambda b: factory(b), codec, texts, task=task_name, limits=limits,
                                     batch_size=batch_size, policy_name=path,

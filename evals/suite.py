@@ -65,7 +65,8 @@ def reach(summary: list[dict], key: str, threshold: float = 0.05) -> tuple[int |
 
 def run_suite(out_dir: str, *, tasks: list[str], archs: list[str], seeds: list[int], steps: int, batch: int,
               lr: float, n: int, n_large: int, device: str, workers: int, eval_batch: int,
-              sizes: list[int] | None = None, log=print) -> dict:
+              sizes: list[int] | None = None, large_from: int = 2000, tensor_loop: bool = False,
+              log=print) -> dict:
     from .report import plot_suite
     from .runner import evaluate
     from .training import train_policy
@@ -98,7 +99,7 @@ def run_suite(out_dir: str, *, tasks: list[str], archs: list[str], seeds: list[i
                             {k: v for k, v in summary.items() if isinstance(v, (int, float, str))}, indent=1))
                     evaluate(name, sizes or study_sizes, n, policy=str(policy), device=device,
                              batch_size=eval_batch, seed=seed, out_dir=str(cell / "eval"), n_large=n_large,
-                             large_from=2000, progress=False)
+                             large_from=large_from, progress=False, tensor_loop=tensor_loop)
                 res = json.loads(res_path.read_text())
                 train = json.loads((cell / "train.json").read_text()) if (cell / "train.json").exists() else {}
                 cells.append({"task": name, "arch": arch, "seed": seed, "train_size": train_size,

@@ -5,6 +5,7 @@ study suite (``evals/suite.py``). Fresh instances every step (``evals/data.py``)
 
 from __future__ import annotations
 
+import os
 import sys
 
 from agent import models
@@ -20,6 +21,11 @@ def train_policy(task_name: str, model_cfg: dict, *, out_dir: str, steps: int, b
     """Returns the trainer's summary; the final model is ``out_dir/last`` (and ``ship`` in bf16)."""
     import torch
 
+    rank, local_rank = int(os.environ.get("RANK", 0)), os.environ.get("LOCAL_RANK")
+    if device == "cuda" and local_rank is not None:  # under torchrun: one GPU per process
+        device = f"cuda:{local_rank}"
+    if rank:
+        log = lambda *a, **k: None  # noqa: E731  (rank 0 speaks and ships for all)
     task = get_task(task_name)
     max_size = max_size or getattr(task, "train_size", 5)
     torch.manual_seed(seed)
@@ -41,7 +47,7 @@ def train_policy(task_name: str, model_cfg: dict, *, out_dir: str, steps: int, b
     finally:
         if hasattr(data, "close"):
             data.close()
-    if ship:
+    if ship and rank == 0:
         models.save(ship, model, recipe=recipe, metrics={"train": {k: v for k, v in summary.items()
                                                                    if isinstance(v, (int, float, str))}}, bf16=True)
         log(f"shipped bf16 weights to {ship}.safetensors")

@@ -87,3 +87,12 @@ def test_shipped_addition_policy():
     _same(ref, got)
     for (a, b), t in zip(pairs, got):
         assert t.exit == "eos" and t.answer == str(a + b)
+
+
+def test_compiled_step_equals_run_batched():
+    # compile=True: the whole step (tape rules + network + argmax) through torch.compile, buffers whole
+    model = _model(4)
+    limits = Limits(max_tokens=120, max_consecutive_malformed=2)
+    ref = run_batched(lambda b: models.decoder(model, b), C, TEXTS, task="t", limits=limits, batch_size=5)
+    got = run_tensor_batched(model, C, TEXTS, task="t", limits=limits, batch_size=5, sync_every=32, compile=True)
+    _same(ref, got)
