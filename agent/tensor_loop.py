@@ -17,13 +17,14 @@ The host looks at ``done`` only every ``sync_every`` steps (and grows the buffer
 for Mamba-2 (fixed-size, in-place state), the whole step (tape rules + model step + argmax) is
 captured in one CUDA graph over static buffers and replayed; elsewhere it runs eagerly.
 
-``compile=True`` also fuses the step with ``torch.compile`` (inductor): the tape rules are ~60 tiny
-element-wise ops, and the model's own step is ~40 more, each a kernel launch of a few microseconds
-on a GPU at batch 1-10, so a step is launch-bound, not math-bound. The network then runs its
-pure-PyTorch reference step (``models.reference_path``: inductor cannot trace mamba-ssm's Triton
-wrappers) and inductor fuses the whole step into a handful of kernels; on CUDA that compiled step is
-what the graph captures. The buffers are then allocated at their final size up front (a growth would
-change shapes and force a recompile).
+``compile`` puts part of the step through ``torch.compile`` (inductor). At batch 1-16 a step is
+launch-bound, not math-bound: the tape rules are ~60 tiny element-wise ops and the network's step
+~50 kernels, a few microseconds each. ``"rules"`` fuses the tape rules (the network keeps its fast
+path, mamba-ssm's Triton kernels on CUDA); ``"all"`` fuses the rules and the network's pure-PyTorch
+reference step together (``models.reference_path``); ``"all-kernels"`` traces the network with its
+Triton kernels. The big buffers (tokens, memory) stay outside the compiled part either way: they are
+read and written with one eager kernel each, so they can grow without a recompile and are never
+copied. ``evals.bench_loops`` measures the variants (docs/benchmarks.md).
 
 Tape-only protocol. Multi-token tools are not implemented: ``call_tools`` raises ``ValueError``
 (use ``run_batched``). A row whose policy writes ``[CALL]`` stops here and is re-run, from its
@@ -43,13 +44,15 @@ from .trajectory import Trajectory
 
 EXITS = {1: "eos", 2: "max_tokens", 3: "max_tool_calls", 4: "malformed"}
 CALL_EXIT = 5  # wrote [CALL]: re-run by run_batched
+# compile= values: what goes through torch.compile (True: the fastest measured on the GPU, docs/benchmarks.md)
+FUSE = {False: "off", "off": "off", "rules": "rules", "all": "all", "all-kernels": "all-kernels", True: "all"}
 COUNT_KEYS = ("generated", "observations", "tool_calls", "thoughts", "outputs", "malformed")
 
 
 def run_tensor_batched(model, codec: Codec, texts: Sequence[str], *, task: str = "", limits: Limits | None = None,
                        batch_size: int = 64, device=None, sync_every: int = 1024, policy_name: str = "",
                        on_step: Callable[[int, int], None] | None = None, call_tools=None,
-                       cuda_graph: bool = True, compile: bool = False) -> list[Trajectory]:
+                       cuda_graph: bool = True, compile: bool | str = False) -> list[Trajectory]:
     """``model`` follows model/protocol.py (allocate_state, prefill, step). Same arguments and
     results as ``run_batched`` (``on_step(done, total)`` is called at each host sync)."""
     import torch
@@ -98,7 +101,7 @@ def run_tensor_batched(model, codec: Codec, texts: Sequence[str], *, task: str =
 
 
 def _run_chunk(model, codec: Codec, prompts: list[list[int]], limits: Limits, dev, sync_every: int,
-               cuda_graph: bool, report, compile: bool = False) -> list[tuple[list[int], int, dict, float]]:
+               cuda_graph: bool, report, compile: bool | str = False) -> list[tuple[list[int], int, dict, float]]:
     """One group of equal-length prompts to the end; per row (tokens, exit code, counts, seconds)."""
     import torch
 
@@ -121,12 +124,9 @@ def _run_chunk(model, codec: Codec, prompts: list[list[int]], limits: Limits, de
     def zeros(*shape, dtype=torch.long):
         return torch.zeros(*shape, dtype=dtype, device=dev)
 
-    if compile and B * (hard_t * 4 + hard_m * 8) > 16 * 2 ** 30:
-        raise ValueError(f"compile=True allocates the buffers whole: {B} rows x {hard_t:,} tokens is over 16 GiB; "
-                         "use a smaller batch or compile=False (buffers then grow as needed)")
     S = dict(  # the static state of the step (updated in place so a captured graph sees it)
-        tokens=zeros(B, hard_t if compile else min(hard_t, P + 4 * sync_every + 2), dtype=torch.int32),  # [B, T]
-        mem=zeros(B, hard_m if compile else min(hard_m, P + 2 * sync_every + 1)),  # [B, Lm]
+        tokens=zeros(B, min(hard_t, P + 4 * sync_every + 2), dtype=torch.int32),  # [B, T]
+        mem=zeros(B, min(hard_m, P + 2 * sync_every + 1)),  # [B, Lm]
         tlen=torch.full((B,), P, dtype=torch.long, device=dev), length=torch.full((B,), P, dtype=torch.long, device=dev),
         heads=zeros(B, H), mode=zeros(B, dtype=torch.bool), pend=torch.full((B,), -1, dtype=torch.long, device=dev),
         done=zeros(B, dtype=torch.bool), exit=zeros(B), run=zeros(B), counts=zeros(B, 6),
@@ -136,8 +136,15 @@ def _run_chunk(model, codec: Codec, prompts: list[list[int]], limits: Limits, de
     S["mem"][:, :P] = prompt
     state = model.allocate_state(B, device=dev)
 
-    def step() -> None:
-        tokens, mem, tlen, length, heads = S["tokens"], S["mem"], S["tlen"], S["length"], S["heads"]
+    # The step in three parts. ``rules`` touches only the small per-row state ([B] and [B, H]) and
+    # returns where and what to write; the big buffers (tokens [B, T], mem [B, Lm]) are read and
+    # written eagerly by ``gather``/``write`` with one kernel each, so that a compiled ``rules``
+    # never copies them (a functionalised scatter on a graph input can copy it whole).
+    def gather() -> torch.Tensor:  # [B, H]: the symbol under every head (past the end: junk, masked)
+        return S["mem"].gather(1, S["heads"].clamp(max=S["mem"].shape[1] - 1))
+
+    def rules(sym_all: torch.Tensor):
+        tlen, length, heads = S["tlen"], S["length"], S["heads"]
         counts, done, pend, tok = S["counts"], S["done"], S["pend"], S["prop"]  # tok [B]: the policy's argmax
         had = pend >= 0  # [B] an observation is queued: feed it, ignore the proposal
         free = ~done & ~had  # rows that check limits and accept (Episode.check_limits / accept)
@@ -148,24 +155,24 @@ def _run_chunk(model, codec: Codec, prompts: list[list[int]], limits: Limits, de
         is_cmd, is_eos, is_call, is_inv = head >= 0, tok == EOS, tok == CALL, invalid[tok]
         a_cmd, a_inv, a_eos, a_call = acc & is_cmd, acc & is_inv, acc & is_eos, acc & is_call
         a_mem = acc & ~(is_cmd | is_eos | is_call | is_inv)  # thought, [ANS] or output
-        T, Lm = tokens.shape[1], mem.shape[1]
-        # record the token; writes at tlen/length past a row's data are harmless when not counted
-        tokens.scatter_(1, tlen.clamp(max=T - 1)[:, None], tok.to(torch.int32)[:, None])
+        # the token is recorded at tlen and (as a symbol) at length; writes past a row's counted data
+        # are harmless
+        at_tok, at_mem = tlen.clone(), length.clone()
         tlen1 = tlen + acc
-        mem.scatter_(1, length.clamp(max=Lm - 1)[:, None], tok[:, None])
         is_out = S["mode"] & (tok != ANS)
         inc = torch.stack([acc, a_inv | (a_cmd & (op == 3)), a_cmd, a_mem & ~is_out, a_mem & is_out, a_inv], 1)
         S["mode"].logical_or_(a_mem & (tok == ANS))
-        # tape command on head `head`: pos [B] before, new position after
+        # tape command on head `head`: pos [B] before, new position after; a read sees the symbol at pos
+        # (the write at `length` above never changes a position < length, the only ones a read shows)
         hidx = head.clamp(min=0)[:, None]  # [B, 1]
         pos = heads.gather(1, hidx)[:, 0]
+        sym = sym_all.gather(1, hidx)[:, 0]
         new = torch.where(op == 0, torch.zeros_like(pos), torch.where(
             op == 1, (pos - 1).clamp(min=0), torch.where(op == 2, torch.minimum(pos + 1, length), pos)))
         heads.scatter_(1, hidx, torch.where(a_cmd, new, pos)[:, None])
-        sym = mem.gather(1, pos.clamp(max=Lm - 1)[:, None])[:, 0]
         has_obs = inc[:, 1]  # a read or an invalid token: one observation token
         obs = torch.where(a_inv, torch.full_like(tok, ERR), torch.where(pos < length, sym, torch.full_like(tok, END)))
-        tokens.scatter_(1, tlen1.clamp(max=T - 1)[:, None], obs.to(torch.int32)[:, None])
+        at_obs = tlen1.clone()
         tlen.copy_(tlen1 + has_obs)
         length.add_(a_mem.long())
         counts.add_(inc.long())
@@ -178,18 +185,47 @@ def _run_chunk(model, codec: Codec, prompts: list[list[int]], limits: Limits, de
         done.logical_or_(over_tok | over_calls | a_eos | mal_end | a_call)
         S["feed"].copy_(torch.where(had, pend, torch.where(acc & ~a_eos, tok, torch.full_like(tok, PAD))))
         pend.copy_(torch.where(has_obs, obs, torch.full_like(pend, -1)))
+        return at_tok, tok.clone(), at_mem, at_obs, obs
+
+    def network() -> None:
         logits = model.step(S["feed"], state)  # [B, padded_vocab]
         S["prop"].copy_(logits[:, :V].argmax(-1))
 
+    def rules_and_network(sym_all):
+        writes = rules(sym_all)
+        network()
+        return writes
+
+    def write(at_tok, tok, at_mem, at_obs, obs) -> None:
+        tokens, mem = S["tokens"], S["mem"]
+        T, Lm = tokens.shape[1], mem.shape[1]
+        tokens.scatter_(1, at_tok.clamp(max=T - 1)[:, None], tok.to(torch.int32)[:, None])
+        mem.scatter_(1, at_mem.clamp(max=Lm - 1)[:, None], tok[:, None])
+        tokens.scatter_(1, at_obs.clamp(max=T - 1)[:, None], obs.to(torch.int32)[:, None])
+
+    if compile not in FUSE:
+        raise ValueError(f"compile must be one of {', '.join(map(repr, FUSE))}, not {compile!r}")
+    mode = FUSE[compile]
+    if mode == "rules":
+        fused = torch.compile(rules, dynamic=False)
+    elif mode in ("all", "all-kernels"):
+        fused = torch.compile(rules_and_network, dynamic=False)
+
+    def step() -> None:
+        if mode == "off":
+            write(*rules(gather()))
+            network()
+        elif mode == "rules":
+            write(*fused(gather()))
+            network()
+        elif mode == "all-kernels":  # the network's step traced with its Triton kernels
+            write(*fused(gather()))
+        else:
+            with models.reference_path():  # traced (and guarded) on the reference path; prefill keeps the kernels
+                write(*fused(gather()))
+
     use_graph = cuda_graph and dev.type == "cuda" and getattr(model.config, "arch", "") == "mamba2"
     graph = None
-    fused = torch.compile(step, dynamic=False) if compile else None
-
-    def run_step() -> None:
-        if fused is None:
-            return step()
-        with models.reference_path():  # traced (and guarded) on the reference path; prefill keeps the kernels
-            fused()
 
     def capture():
         keep = [t.clone() for t in list(S.values()) + state.tensors()]
@@ -197,11 +233,11 @@ def _run_chunk(model, codec: Codec, prompts: list[list[int]], limits: Limits, de
         sd.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(sd):
             for _ in range(3):  # warm up (autotuning, compiling, allocator) outside the graph
-                run_step()
+                step()
         torch.cuda.current_stream().wait_stream(sd)
         g = torch.cuda.CUDAGraph()
         with torch.cuda.graph(g):
-            run_step()
+            step()
         for t, v in zip(list(S.values()) + state.tensors(), keep):  # the warm-up ran steps: undo them
             t.copy_(v)
         return g
@@ -233,6 +269,6 @@ def _run_chunk(model, codec: Codec, prompts: list[list[int]], limits: Limits, de
             if use_graph and graph is None:
                 graph = capture()
             for _ in range(sync_every):
-                graph.replay() if graph is not None else run_step()
+                graph.replay() if graph is not None else step()
     tlen, exits, counts, tokens = S["tlen"].tolist(), S["exit"].tolist(), S["counts"].tolist(), S["tokens"]
     return [(tokens[r, :tlen[r]].tolist(), exits[r], dict(zip(COUNT_KEYS, counts[r])), secs[r]) for r in range(B)]

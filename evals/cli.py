@@ -121,8 +121,9 @@ def register_eval(sub) -> None:
     p.add_argument("--save-trajectories", action="store_true", help="write every trajectory (gzip JSON)")
     p.add_argument("--teacher-workers", type=int, default=0, help="processes building teacher traces")
     p.add_argument("--no-cuda-graph", action="store_true")
-    p.add_argument("--compile", action="store_true", help="CPU: fuse the decode step with torch.compile; with --tensor-loop, "
-                   "the whole step (tape rules + network), on any device")
+    p.add_argument("--compile", action="store_true", help="CPU: fuse the decode step with torch.compile")
+    p.add_argument("--fuse", choices=["off", "rules", "all", "all-kernels"], default="off",
+                   help="--tensor-loop: what goes through torch.compile (the tape rules; with the network's step)")
     p.add_argument("--tensor-loop", action="store_true",
                    help="tape on the device, no host sync per token (agent.tensor_loop); tape-only tasks")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -142,7 +143,7 @@ def cmd_eval(args) -> int:
                    seed=args.seed, hard=args.hard, out_dir=out_dir, n_large=args.n_large, large_from=args.large_from,
                    save_trajectories=args.save_trajectories, cuda_graph=not args.no_cuda_graph,
                    teacher_workers=args.teacher_workers, progress=not args.json and sys.stderr.isatty(),
-                   compile_cpu=args.compile, tensor_loop=args.tensor_loop,
+                   compile_cpu=args.compile, tensor_loop=args.tensor_loop, fuse=args.fuse,
                    command="tapehead " + " ".join(sys.argv[1:]))
     try:
         png = report.plot(res, str(Path(out_dir) / "accuracy.png"), train_size=getattr(task, "train_size", None))

@@ -57,12 +57,13 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
              batch_size: int = 64, seed: int = 0, hard: bool = False, out_dir: str | None = None,
              n_large: int | None = None, large_from: int = 2000, save_trajectories: bool = False,
              cuda_graph: bool = True, teacher_workers: int = 0, max_tokens_factor: float = 1.25,
-             progress: bool = True, command: str = "", compile_cpu: bool = False, tensor_loop: bool = False) -> dict:
+             progress: bool = True, command: str = "", compile_cpu: bool = False, tensor_loop: bool = False,
+             fuse: str = "off") -> dict:
     """Returns the results dict (also written to ``out_dir/results.json`` when given). ``tensor_loop``:
     run tape-only tasks (no ``call_tools``) through ``agent.tensor_loop`` (tape on the device, no
     host sync per token; the same trajectories); tasks with call tools still use ``run_batched``.
-    ``compile_cpu``: fuse the CPU decode step with torch.compile; with ``tensor_loop``, the whole
-    tensor-loop step, on any device."""
+    ``compile_cpu``: fuse the CPU decode step of ``run_batched`` with torch.compile; ``fuse``: the
+    tensor loop's ``compile`` mode (off, rules, all, all-kernels: ``agent.tensor_loop``)."""
     task = get_task(task_name)
     codec = models.codec()
     path = resolve_policy(task, policy)
@@ -76,7 +77,7 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
 
     results = {
         "task": task_name, "policy": path, "policy_config": meta.get("config"), "policy_params": meta.get("params"),
-        "device": device, "tensor_loop": tensor_loop, "compile": compile_cpu, "kernel_path": models.kernel_path(model), "batch_size": batch_size, "seed": seed,
+        "device": device, "tensor_loop": tensor_loop, "compile": compile_cpu, "fuse": fuse, "kernel_path": models.kernel_path(model), "batch_size": batch_size, "seed": seed,
         "command": command or " ".join(sys.argv), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "machine": platform.node(), "python": platform.python_version(), "instances": [], "summary": [],
     }
@@ -105,7 +106,7 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
 
                 trajs = run_tensor_batched(model, codec, texts, task=task_name, limits=limits, batch_size=batch_size,
                                            device=device, policy_name=path, on_step=on_step, cuda_graph=cuda_graph,
-                                           compile=compile_cpu)
+                                           compile=fuse)
             else:
                 trajs = run_batched(lambda b: factory(b), codec, texts, task=task_name, limits=limits,
                                     batch_size=batch_size, policy_name=path,

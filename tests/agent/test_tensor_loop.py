@@ -89,10 +89,17 @@ def test_shipped_addition_policy():
         assert t.exit == "eos" and t.answer == str(a + b)
 
 
-def test_compiled_step_equals_run_batched():
-    # compile=True: the whole step (tape rules + network + argmax) through torch.compile, buffers whole
+@pytest.mark.parametrize("mode", ["rules", "all"])
+def test_compiled_step_equals_run_batched(mode):
+    # the tape rules (and with "all" the network's step) through torch.compile; sync_every=16 makes
+    # the buffers grow several times under the compiled step
     model = _model(4)
     limits = Limits(max_tokens=120, max_consecutive_malformed=2)
     ref = run_batched(lambda b: models.decoder(model, b), C, TEXTS, task="t", limits=limits, batch_size=5)
-    got = run_tensor_batched(model, C, TEXTS, task="t", limits=limits, batch_size=5, sync_every=32, compile=True)
+    got = run_tensor_batched(model, C, TEXTS, task="t", limits=limits, batch_size=5, sync_every=16, compile=mode)
     _same(ref, got)
+
+
+def test_compile_mode_is_checked():
+    with pytest.raises(ValueError, match="compile must be one of"):
+        run_tensor_batched(_model(0), C, TEXTS[:1], limits=Limits(max_tokens=10), compile="fast")
