@@ -36,10 +36,13 @@ policy that writes ``[CALL]`` often just loses the speed-up for those rows.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Callable, Sequence
 
+from . import loop_snapshot
 from .codec import Codec
 from .episode import Limits
+from .loop_snapshot import Suspend, Suspended
 from .trajectory import Trajectory
 
 EXITS = {1: "eos", 2: "max_tokens", 3: "max_tool_calls", 4: "malformed"}
@@ -52,9 +55,13 @@ COUNT_KEYS = ("generated", "observations", "tool_calls", "thoughts", "outputs", 
 def run_tensor_batched(model, codec: Codec, texts: Sequence[str], *, task: str = "", limits: Limits | None = None,
                        batch_size: int = 64, device=None, sync_every: int = 1024, policy_name: str = "",
                        on_step: Callable[[int, int], None] | None = None, call_tools=None,
-                       cuda_graph: bool = True, compile: bool | str = False) -> list[Trajectory]:
+                       cuda_graph: bool = True, compile: bool | str = False,
+                       suspend: Suspend | None = None) -> list[Trajectory]:
     """``model`` follows model/protocol.py (allocate_state, prefill, step). Same arguments and
-    results as ``run_batched`` (``on_step(done, total)`` is called at each host sync)."""
+    results as ``run_batched`` (``on_step(done, total)`` is called at each host sync). ``suspend``
+    (one batch of equal-length prompts only): stop after ``suspend.after_s`` seconds, keep the run in
+    ``suspend.path`` and raise ``Suspended``; a run of the same problems resumes from that file
+    (``agent.loop_snapshot``)."""
     import torch
 
     from . import models
@@ -68,6 +75,8 @@ def run_tensor_batched(model, codec: Codec, texts: Sequence[str], *, task: str =
     order: dict[int, list[int]] = {}
     for i, text in enumerate(texts):
         order.setdefault(len(codec.prompt(text)), []).append(i)
+    if suspend is not None and (len(order) != 1 or len(texts) > batch_size):
+        raise ValueError("suspend needs one lockstep batch: problems of one prompt length, at most batch_size of them")
     out: list[Trajectory | None] = [None] * len(texts)
     redo: list[int] = []
     done_total = 0
@@ -76,7 +85,8 @@ def run_tensor_batched(model, codec: Codec, texts: Sequence[str], *, task: str =
             chunk = idx[s:s + batch_size]
             prompts = [codec.prompt(texts[i]) for i in chunk]
             rows = _run_chunk(model, codec, prompts, limits, dev, max(1, sync_every), cuda_graph,
-                              lambda d: on_step(done_total + d, len(texts)) if on_step else None, compile)
+                              lambda d: on_step(done_total + d, len(texts)) if on_step else None, compile,
+                              suspend)
             for i, (toks, exit_code, counts, secs) in zip(chunk, rows):
                 if exit_code == CALL_EXIT:
                     redo.append(i)
@@ -85,6 +95,8 @@ def run_tensor_batched(model, codec: Codec, texts: Sequence[str], *, task: str =
                                     answer=codec.answer(toks, plen), exit=EXITS[exit_code], counts=counts,
                                     seconds=round(secs, 6), policy=policy_name)
             done_total += len(chunk)
+    if suspend is not None:  # finished: the snapshot is spent (a rerun would only redo the end)
+        Path(suspend.path).unlink(missing_ok=True)
     if redo:  # rows that wrote [CALL]: the reference loop answers them (an unknown tool: error span)
         decs: dict[int, object] = {}
 
@@ -101,7 +113,7 @@ def run_tensor_batched(model, codec: Codec, texts: Sequence[str], *, task: str =
 
 
 def _run_chunk(model, codec: Codec, prompts: list[list[int]], limits: Limits, dev, sync_every: int,
-               cuda_graph: bool, report, compile: bool | str = False) -> list[tuple[list[int], int, dict, float]]:
+               cuda_graph: bool, report, compile: bool | str = False, suspend: Suspend | None = None) -> list[tuple[list[int], int, dict, float]]:
     """One group of equal-length prompts to the end; per row (tokens, exit code, counts, seconds)."""
     import torch
 
@@ -245,8 +257,23 @@ def _run_chunk(model, codec: Codec, prompts: list[list[int]], limits: Limits, de
     t0 = time.perf_counter()
     secs = [0.0] * B
     seen = [False] * B
+    steps = 0
+    resumed = suspend is not None and Path(suspend.path).exists()
     with torch.inference_mode():
-        S["prop"].copy_(model.prefill(prompt, state)[:, -1, :V].argmax(-1))
+        if resumed:  # go on from the saved step: buffers, per-row state, network state, proposal
+            snap = loop_snapshot.load(suspend.path, prompts)
+            for k, v in snap["small"].items():
+                S[k].copy_(v)
+            for k, v in snap["big"].items():
+                S[k] = torch.zeros(B, max(S[k].shape[1], v.shape[1] + 2 * sync_every + 2), dtype=S[k].dtype, device=dev)
+                S[k][:, :v.shape[1]] = v.to(device=dev, dtype=S[k].dtype)
+            for t, v in zip(state.tensors(), snap["state"]):
+                t.copy_(v)
+            steps, secs, seen = snap["steps"], snap["secs"], snap["seen"]
+            t0 -= snap["seconds"]
+        else:
+            S["prop"].copy_(model.prefill(prompt, state)[:, -1, :V].argmax(-1))
+        t_call, steps_in = time.perf_counter(), steps  # each call runs at least sync_every steps
         while True:
             # host sync: who finished, and room for the next sync_every steps (<= 2 tokens, 1 symbol each)
             done = S["done"].tolist()
@@ -258,6 +285,10 @@ def _run_chunk(model, codec: Codec, prompts: list[list[int]], limits: Limits, de
                 report(sum(done))
             if all(done):
                 break
+            if suspend is not None and steps > steps_in and time.perf_counter() - t_call > suspend.after_s:
+                loop_snapshot.save(suspend.path, prompts, S, state.tensors(), steps=steps,
+                                   seconds=time.perf_counter() - t0, secs=secs, seen=seen, sync_every=sync_every)
+                raise Suspended(suspend.path, steps, sum(done), B)
             for key, hard, need in (("tokens", hard_t, 2 * sync_every + 2), ("mem", hard_m, sync_every + 1)):
                 buf = S[key]
                 used = int((S["tlen"] if key == "tokens" else S["length"]).max())
@@ -270,5 +301,6 @@ def _run_chunk(model, codec: Codec, prompts: list[list[int]], limits: Limits, de
                 graph = capture()
             for _ in range(sync_every):
                 graph.replay() if graph is not None else step()
+            steps += sync_every
     tlen, exits, counts, tokens = S["tlen"].tolist(), S["exit"].tolist(), S["counts"].tolist(), S["tokens"]
     return [(tokens[r, :tlen[r]].tolist(), exits[r], dict(zip(COUNT_KEYS, counts[r])), secs[r]) for r in range(B)]

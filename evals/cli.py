@@ -124,6 +124,9 @@ def register_eval(sub) -> None:
     p.add_argument("--compile", action="store_true", help="CPU: fuse the decode step with torch.compile")
     p.add_argument("--fuse", choices=["off", "rules", "all", "all-kernels"], default="off",
                    help="--tensor-loop: what goes through torch.compile (the tape rules; with the network's step)")
+    p.add_argument("--suspend-after", type=float, default=None, metavar="SECONDS",
+                   help="--tensor-loop, one size: stop after SECONDS, keep the run in OUT/snapshot.pt.gz and exit 3; "
+                   "the same command again resumes it")
     p.add_argument("--tensor-loop", action="store_true",
                    help="tape on the device, no host sync per token (agent.tensor_loop); tape-only tasks")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -131,6 +134,8 @@ def register_eval(sub) -> None:
 
 
 def cmd_eval(args) -> int:
+    from agent.loop_snapshot import Suspended
+
     from . import report
     from .runner import evaluate
 
@@ -139,12 +144,17 @@ def cmd_eval(args) -> int:
     task = get_task(args.task)
     sizes = _sizes(args.sizes)
     out_dir = args.out or f"runs/eval-{task.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    res = evaluate(task.name, sizes, args.n, policy=args.policy, device=args.device, batch_size=args.batch,
-                   seed=args.seed, hard=args.hard, out_dir=out_dir, n_large=args.n_large, large_from=args.large_from,
-                   save_trajectories=args.save_trajectories, cuda_graph=not args.no_cuda_graph,
-                   teacher_workers=args.teacher_workers, progress=not args.json and sys.stderr.isatty(),
-                   compile_cpu=args.compile, tensor_loop=args.tensor_loop, fuse=args.fuse,
-                   command="tapehead " + " ".join(sys.argv[1:]))
+    try:
+        res = evaluate(task.name, sizes, args.n, policy=args.policy, device=args.device, batch_size=args.batch,
+                       seed=args.seed, hard=args.hard, out_dir=out_dir, n_large=args.n_large,
+                       large_from=args.large_from, save_trajectories=args.save_trajectories,
+                       cuda_graph=not args.no_cuda_graph, teacher_workers=args.teacher_workers,
+                       progress=not args.json and sys.stderr.isatty(), compile_cpu=args.compile,
+                       tensor_loop=args.tensor_loop, fuse=args.fuse, suspend_after=args.suspend_after,
+                       command="tapehead " + " ".join(sys.argv[1:]))
+    except Suspended as e:  # a long run that goes on in a later call: exit 3, not an error
+        out.print(str(e), highlight=False)
+        return 3
     try:
         png = report.plot(res, str(Path(out_dir) / "accuracy.png"), train_size=getattr(task, "train_size", None))
     except ImportError as e:  # the GPU machine has no matplotlib: plot later from the results file

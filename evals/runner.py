@@ -26,6 +26,7 @@ from agent import models
 from agent.batched_loop import run_batched
 from agent.episode import Limits
 from agent.loop import run_episode
+from agent.loop_snapshot import Suspend
 from agent.tasks import get_task
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
@@ -58,13 +59,18 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
              n_large: int | None = None, large_from: int = 2000, save_trajectories: bool = False,
              cuda_graph: bool = True, teacher_workers: int = 0, max_tokens_factor: float = 1.25,
              progress: bool = True, command: str = "", compile_cpu: bool = False, tensor_loop: bool = False,
-             fuse: str = "off") -> dict:
+             fuse: str = "off", suspend_after: float | None = None) -> dict:
     """Returns the results dict (also written to ``out_dir/results.json`` when given). ``tensor_loop``:
     run tape-only tasks (no ``call_tools``) through ``agent.tensor_loop`` (tape on the device, no
     host sync per token; the same trajectories); tasks with call tools still use ``run_batched``.
     ``compile_cpu``: fuse the CPU decode step of ``run_batched`` with torch.compile; ``fuse``: the
-    tensor loop's ``compile`` mode (off, rules, all, all-kernels: ``agent.tensor_loop``)."""
+    tensor loop's ``compile`` mode (off, rules, all, all-kernels: ``agent.tensor_loop``).
+    ``suspend_after`` (tensor loop, one size, one batch): stop after that many seconds, keep the run
+    in ``out_dir/snapshot.pt.gz`` and raise ``agent.loop_snapshot.Suspended``; the same call again
+    resumes it."""
     task = get_task(task_name)
+    if suspend_after is not None and not (tensor_loop and len(sizes) == 1 and out_dir):
+        raise ValueError("suspending needs --tensor-loop, one size and an --out directory (where the run is kept)")
     codec = models.codec()
     path = resolve_policy(task, policy)
     model, meta = models.load(path, device=device)
@@ -106,7 +112,8 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
 
                 trajs = run_tensor_batched(model, codec, texts, task=task_name, limits=limits, batch_size=batch_size,
                                            device=device, policy_name=path, on_step=on_step, cuda_graph=cuda_graph,
-                                           compile=fuse)
+                                           compile=fuse, suspend=None if suspend_after is None else
+                                           Suspend(str(Path(out_dir) / "snapshot.pt.gz"), suspend_after))
             else:
                 trajs = run_batched(lambda b: factory(b), codec, texts, task=task_name, limits=limits,
                                     batch_size=batch_size, policy_name=path,
