@@ -105,6 +105,12 @@ def register_eval(sub) -> None:
     p.add_argument("--archs", default="mamba2,transformer,swa,lstm,gru", help="suite: architectures")
     p.add_argument("--seeds", default="0,1", help="suite: comma-separated seeds")
     p.add_argument("--steps", type=int, default=2000, help="suite: training steps per cell")
+    p.add_argument("--multitask", action="store_true",
+                   help="suite: also one Mamba-2 per seed trained on the mixture of the tasks (arch mamba2-multi)")
+    p.add_argument("--stop-below", type=float, default=0.05,
+                   help="suite: skip a cell's larger sizes once a size scores below this (0: run every size)")
+    p.add_argument("--report-only", action="store_true",
+                   help="suite: train and evaluate nothing; summarise the cells already done")
     p.add_argument("--train-batch", type=int, default=256, help="suite: training batch")
     p.add_argument("--lr", type=float, default=2e-3, help="suite: learning rate")
     p.add_argument("--workers", type=int, default=0, help="suite: processes building training traces")
@@ -175,11 +181,12 @@ def cmd_suite(args) -> int:
         raise ValueError(f"unknown study {args.suite_name!r}: the one study is `tapehead eval suite paper`")
     out_dir = args.out or "runs/suite-paper"
     suite = run_suite(out_dir, tasks=args.tasks.split(",") if args.tasks else PAPER_TASKS,
-                      archs=args.archs.split(","), seeds=[int(s) for s in args.seeds.split(",")], steps=args.steps,
+                      archs=[a for a in args.archs.split(",") if a], seeds=[int(s) for s in args.seeds.split(",")], steps=args.steps,
                       batch=args.train_batch, lr=args.lr, n=args.n, n_large=args.n_large or args.n,
                       device=args.device, workers=args.workers, eval_batch=args.batch,
                       sizes=_sizes(args.sizes) if args.sizes != "5,10,100,1000" else None,
-                      large_from=args.large_from, tensor_loop=args.tensor_loop, log=out.print)
+                      large_from=args.large_from, tensor_loop=args.tensor_loop, multitask=args.multitask,
+                      stop_below=args.stop_below, report_only=args.report_only, log=out.print)
     if args.json:
         print(json.dumps({"suite": f"{out_dir}/suite.json", "table": suite["table"]}))
     else:
@@ -191,12 +198,12 @@ def cmd_suite(args) -> int:
 # --- train ------------------------------------------------------------------------------------------------
 def register_train(sub) -> None:
     p = sub.add_parser("train", help="train a policy from scratch on a task's teacher traces")
-    p.add_argument("task", help=f"task name ({', '.join(task_names())})")
+    p.add_argument("task", help=f"task name ({', '.join(task_names())}), or a mixture a+b+c (one multi-task policy)")
     p.add_argument("--out", required=True, help="run directory (checkpoints, resumable state)")
     p.add_argument("--max-size", type=int, default=None, help="largest training size (default: the task's)")
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--seq-len", type=int, default=256)
+    p.add_argument("--seq-len", type=int, default=0, help="longest training trace (0: the task's bound)")
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--warmup", type=int, default=100)
@@ -222,7 +229,7 @@ def cmd_train(args) -> int:
     cfg = dict(arch=args.arch, d_model=args.d_model, n_layer=args.layers, d_state=args.d_state,
                headdim=args.headdim, chunk_size=args.chunk_size)
     summary = train_policy(args.task, cfg, out_dir=args.out, steps=args.steps, batch=args.batch,
-                           seq_len=args.seq_len, lr=args.lr, weight_decay=args.weight_decay, warmup=args.warmup,
+                           seq_len=args.seq_len or None, lr=args.lr, weight_decay=args.weight_decay, warmup=args.warmup,
                            seed=args.seed, max_size=args.max_size, device=args.device, workers=args.workers,
                            checkpoint_every=args.checkpoint_every, val_every=args.val_every, resume=args.resume,
                            ship=args.ship, log=out.print)

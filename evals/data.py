@@ -4,7 +4,9 @@
 generator is seeded by (seed, step, rank)), which is what the trainer needs for exact resume and
 for DistributedDataParallel (each rank draws its own share of the global batch). Each row is
 ``[BOS] input ... [EOS]`` from the teacher, padded with ``[PAD]``; ``loss_mask`` is the codec's
-(input and observations masked, padding masked).
+(input and observations masked, padding masked). A batch is as long as its longest trace rounded up
+to ``PAD_TO`` (64, the SSD chunk), never more than ``seq_len``: a task whose traces vary a lot in
+length (multiplication, the logical graph) trains on far less padding than its worst-case bound.
 
 Teacher traces cost a few microseconds per token in Python; on the GPU machine ``Prefetched``
 builds the next batches in worker processes while the current one trains.
@@ -22,6 +24,8 @@ from agent.models import codec as get_codec
 from agent.models import make_batch
 from agent.tasks import get_task
 
+PAD_TO = 64  # batch lengths are multiples of this (Mamba-2's chunk size)
+
 
 def trace(task, codec, text: str) -> tuple[list[int], list[bool]]:
     """The teacher's tokens and loss mask for one episode input."""
@@ -35,20 +39,28 @@ class TraceSource:
     def __init__(self, task: str, max_size: int, batch_size: int, seq_len: int, seed: int = 0):
         self.task_name, self.max_size, self.batch_size, self.seq_len, self.seed = task, max_size, batch_size, seq_len, seed
 
+    def draw(self, rng) -> tuple[object, object]:
+        """One training row's (task, instance)."""
+        task = get_task(self.task_name)
+        return task, task.sample(self.max_size, rng, train=True)
+
     def arrays(self, step: int, rank: int = 0, world_size: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        task, codec = get_task(self.task_name), get_codec()
+        codec = get_codec()
         rows = self.batch_size // world_size
         rng = random.Random(f"{self.seed}/{step}/{rank}")
         ids = np.full((rows, self.seq_len), codec.PAD, dtype=np.int64)
         mask = np.zeros((rows, self.seq_len), dtype=bool)
+        longest = 2
         for r in range(rows):
-            inst = task.sample(self.max_size, rng, train=True)
+            task, inst = self.draw(rng)
             toks, m = trace(task, codec, inst.text)
             if len(toks) > self.seq_len:
                 raise ValueError(f"trace of {inst.text!r} has {len(toks)} tokens > seq_len {self.seq_len}; raise --seq-len")
             ids[r, : len(toks)] = toks
             mask[r, : len(m)] = m
-        return ids, mask
+            longest = max(longest, len(toks))
+        width = min(self.seq_len, -(-longest // PAD_TO) * PAD_TO)
+        return ids[:, :width], mask[:, :width]
 
     def describe(self) -> dict:
         return {"task": self.task_name, "max_size": self.max_size, "batch_size": self.batch_size,
@@ -90,3 +102,25 @@ class Prefetched:
         if self._pool is not None:
             self._pool.terminate()
             self._pool = None
+
+
+class MixtureSource(TraceSource):
+    """One policy's data for several tasks (the paper's task mixture, App. D.8): every row draws its
+    task with probability proportional to its weight, then an instance of up to that task's training
+    size. ``parts``: ``[(task, max_size, weight), ...]``. Tasks whose inputs look alike but whose
+    traces differ (addition and its ablations) must not be mixed: the policy could not tell them apart.
+    """
+
+    def __init__(self, parts: list[tuple[str, int, float]], batch_size: int, seq_len: int, seed: int = 0):
+        if not parts or any(w <= 0 for _, _, w in parts):
+            raise ValueError(f"a mixture needs tasks with positive weights, got {parts!r}")
+        super().__init__("+".join(t for t, _, _ in parts), max(m for _, m, _ in parts), batch_size, seq_len, seed)
+        self.parts = [(t, int(m), float(w)) for t, m, w in parts]
+
+    def draw(self, rng) -> tuple[object, object]:
+        name, size, _ = rng.choices(self.parts, weights=[w for _, _, w in self.parts])[0]
+        task = get_task(name)
+        return task, task.sample(size, rng, train=True)
+
+    def describe(self) -> dict:
+        return {**super().describe(), "mixture": [list(p) for p in self.parts]}

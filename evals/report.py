@@ -97,7 +97,7 @@ def plot_suite(cells: list[dict], path: str) -> str:
 
 def suite_markdown(suite: dict) -> str:
     """Table 1 as markdown: tasks down, architectures across; best seed, then every seed."""
-    archs = suite["archs"]
+    archs = list(dict.fromkeys(suite["archs"] + [r["arch"] for r in suite["table"]]))  # + mamba2-multi
     lines = ["| task | " + " | ".join(archs) + " |", "| --- |" + " --- |" * len(archs)]
     by = {(r["task"], r["arch"]): r for r in suite["table"]}
     for task in suite["tasks"]:

@@ -59,7 +59,7 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
              n_large: int | None = None, large_from: int = 2000, save_trajectories: bool = False,
              cuda_graph: bool = True, teacher_workers: int = 0, max_tokens_factor: float = 1.25,
              progress: bool = True, command: str = "", compile_cpu: bool = False, tensor_loop: bool = False,
-             fuse: str = "off", suspend_after: float | None = None) -> dict:
+             fuse: str = "off", suspend_after: float | None = None, stop_below: float = 0.0) -> dict:
     """Returns the results dict (also written to ``out_dir/results.json`` when given). ``tensor_loop``:
     run tape-only tasks (no ``call_tools``) through ``agent.tensor_loop`` (tape on the device, no
     host sync per token; the same trajectories); tasks with call tools still use ``run_batched``.
@@ -67,7 +67,8 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
     tensor loop's ``compile`` mode (off, rules, all, all-kernels: ``agent.tensor_loop``).
     ``suspend_after`` (tensor loop, one size, one batch): stop after that many seconds, keep the run
     in ``out_dir/snapshot.pt.gz`` and raise ``agent.loop_snapshot.Suspended``; the same call again
-    resumes it."""
+    resumes it. ``stop_below`` > 0: once a size scores below it on both answers and trajectories, the
+    larger sizes are not run; they are listed in ``results["not_run"]`` (never reported as scores)."""
     task = get_task(task_name)
     if suspend_after is not None and not (tensor_loop and len(sizes) == 1 and out_dir):
         raise ValueError("suspending needs --tensor-loop, one size and an --out directory (where the run is kept)")
@@ -86,6 +87,7 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
         "device": device, "tensor_loop": tensor_loop, "compile": compile_cpu, "fuse": fuse, "kernel_path": models.kernel_path(model), "batch_size": batch_size, "seed": seed,
         "command": command or " ".join(sys.argv), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "machine": platform.node(), "python": platform.python_version(), "instances": [], "summary": [],
+        "not_run": [], "stop_below": stop_below,
     }
     if device.startswith("cuda"):
         import torch
@@ -98,6 +100,10 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
     bar = _progress(progress)
     try:
         for size in sizes:
+            last = results["summary"][-1] if results["summary"] else None
+            if last and stop_below > 0 and max(last["answer_acc"], last["trajectory_acc"]) < stop_below:
+                results["not_run"].append(size)  # a smaller size already failed: spend no GPU time here
+                continue
             count = n_large if (n_large is not None and size >= large_from) else n
             insts = instances_for(task, size, count, seed, hard)
             texts = [i.text for i in insts]

@@ -16,8 +16,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agent.tasks import get_task
-
 # model configs with about the same number of parameters: 1.80M (mamba2) to 1.84M (transformers)
 ARCHS = {
     "mamba2": dict(arch="mamba2", d_model=256, n_layer=4, d_state=64, headdim=64, chunk_size=64),
@@ -40,18 +38,12 @@ STUDY = {
     "addition-calc": (5, [5, 10, 20, 50, 100]),
     "addition-predicted": (5, [5, 10, 20, 50, 100]),
 }
+# the multi-task policy's mixture: every task with its own input form (the addition ablations share
+# addition's input and are left out; the Hanoi tasks are in when asked for)
+MULTITASK = ["addition", "mult1", "mult2", "logical-graph", "hanoi", "hanoi-recursive"]
+MULTI_ARCH = "mamba2-multi"
 PAPER_TASKS = ["mult1", "mult2", "logical-graph", "hanoi", "hanoi-recursive", "addition", "addition-nocot",
                "addition-reversed", "addition-calc", "addition-predicted"]
-
-
-def seq_len_for(task_name: str, train_size: int, samples: int = 64) -> int:
-    """Training sequence length: the task's bound on its largest training traces, rounded up to 64."""
-    import random
-
-    task = get_task(task_name)
-    rng = random.Random(0)
-    bound = max(task.max_tokens(task.sample(train_size, rng).text) for _ in range(samples))
-    return (bound + 63) // 64 * 64
 
 
 def reach(summary: list[dict], key: str, threshold: float = 0.05) -> tuple[int | None, float]:
@@ -66,10 +58,12 @@ def reach(summary: list[dict], key: str, threshold: float = 0.05) -> tuple[int |
 def run_suite(out_dir: str, *, tasks: list[str], archs: list[str], seeds: list[int], steps: int, batch: int,
               lr: float, n: int, n_large: int, device: str, workers: int, eval_batch: int,
               sizes: list[int] | None = None, large_from: int = 2000, tensor_loop: bool = False,
-              log=print) -> dict:
+              multitask: bool = False, stop_below: float = 0.0, report_only: bool = False, log=print) -> dict:
+    """Runs the missing cells (none with ``report_only``), then writes suite.json, the table and
+    the plots from every finished cell. ``multitask``: also one Mamba-2 per seed trained on the
+    mixture of the study's ``MULTITASK`` tasks, evaluated on each of them as architecture
+    ``mamba2-multi``. ``stop_below``: ``evals.runner.evaluate``'s (sizes past a failure not run)."""
     from .report import plot_suite
-    from .runner import evaluate
-    from .training import train_policy
 
     out = Path(out_dir)
     for name in tasks:
@@ -78,39 +72,78 @@ def run_suite(out_dir: str, *, tasks: list[str], archs: list[str], seeds: list[i
     for a in archs:
         if a not in ARCHS:
             raise ValueError(f"unknown architecture {a!r}; choose from {', '.join(ARCHS)}")
-    cells = []
-    for name in tasks:
-        train_size, study_sizes = STUDY[name]
-        for arch in archs:
-            for seed in seeds:
-                cell = out / name / f"{arch}-s{seed}"
-                res_path = cell / "eval" / "results.json"
-                if res_path.exists():
-                    log(f"done already: {name} {arch} seed {seed}")
-                else:
-                    policy = cell / "policy"
-                    if not Path(f"{policy}.json").exists():
-                        summary = train_policy(name, ARCHS[arch], out_dir=str(cell / "train"), steps=steps,
-                                               batch=batch, seq_len=seq_len_for(name, train_size), lr=lr, seed=seed,
-                                               max_size=train_size, device=device, workers=workers,
-                                               checkpoint_every=max(100, steps // 4), val_every=0, resume=True,
-                                               ship=str(policy), log=log)
-                        (cell / "train.json").write_text(json.dumps(
-                            {k: v for k, v in summary.items() if isinstance(v, (int, float, str))}, indent=1))
-                    evaluate(name, sizes or study_sizes, n, policy=str(policy), device=device,
-                             batch_size=eval_batch, seed=seed, out_dir=str(cell / "eval"), n_large=n_large,
-                             large_from=large_from, progress=False, tensor_loop=tensor_loop)
-                res = json.loads(res_path.read_text())
-                train = json.loads((cell / "train.json").read_text()) if (cell / "train.json").exists() else {}
-                cells.append({"task": name, "arch": arch, "seed": seed, "train_size": train_size,
-                              "params": res.get("policy_params") or train.get("num_parameters"),
-                              "train_seconds": train.get("train_seconds"), "summary": res["summary"]})
-    suite = {"cells": cells, "table": table1(cells), "tasks": tasks, "archs": archs, "seeds": seeds,
-             "steps": steps, "batch": batch, "lr": lr, "device": device}
+    mixed = [t for t in tasks if t in MULTITASK]
+    if multitask and not mixed:
+        raise ValueError(f"--multitask needs at least one of {', '.join(MULTITASK)} among the tasks")
+    train_args = dict(steps=steps, batch=batch, lr=lr, device=device, workers=workers, log=log)
+    eval_args = dict(n=n, n_large=n_large, device=device, eval_batch=eval_batch, sizes=sizes, large_from=large_from,
+                     tensor_loop=tensor_loop, stop_below=stop_below)
+    cells, missing = [], []
+    plan = [(name, arch, seed, out / name / f"{arch}-s{seed}") for name in tasks for arch in archs for seed in seeds]
+    if multitask:
+        plan += [(name, MULTI_ARCH, seed, out / name / f"{MULTI_ARCH}-s{seed}") for name in mixed for seed in seeds]
+    for name, arch, seed, cell in plan:
+        res_path = cell / "eval" / "results.json"
+        if _finished(res_path):
+            log(f"done already: {name} {arch} seed {seed}")
+        elif report_only:
+            missing.append(f"{name} {arch} seed {seed}")
+            continue
+        else:
+            if arch == MULTI_ARCH:  # one policy for all the mixed tasks, trained once per seed
+                policy = _trained(out / "multitask" / f"mamba2-s{seed}", "+".join(mixed), ARCHS["mamba2"], seed,
+                                  None, train_args)
+            else:
+                policy = _trained(cell, name, ARCHS[arch], seed, STUDY[name][0], train_args)
+            _evaluated(cell, name, policy, seed, eval_args)
+        res = json.loads(res_path.read_text())
+        train_dir = out / "multitask" / f"mamba2-s{seed}" if arch == MULTI_ARCH else cell
+        train = json.loads((train_dir / "train.json").read_text()) if (train_dir / "train.json").exists() else {}
+        cells.append({"task": name, "arch": arch, "seed": seed, "train_size": STUDY[name][0],
+                      "params": res.get("policy_params") or train.get("num_parameters"),
+                      "train_seconds": train.get("train_seconds"), "steps": train.get("steps"),
+                      "summary": res["summary"], "not_run": res.get("not_run", [])})
+    if missing:
+        log(f"not run yet ({len(missing)}): " + "; ".join(missing))
+    suite = {"cells": cells, "table": table1(cells), "missing": missing, "tasks": tasks, "archs": archs,
+             "seeds": seeds, "steps": steps, "batch": batch, "lr": lr, "device": device, "stop_below": stop_below}
+    out.mkdir(parents=True, exist_ok=True)
     (out / "suite.json").write_text(json.dumps(suite, indent=1))
     for name in tasks:
-        plot_suite([c for c in cells if c["task"] == name], str(out / f"{name}.png"))
+        if any(c["task"] == name for c in cells):
+            plot_suite([c for c in cells if c["task"] == name], str(out / f"{name}.png"))
     return suite
+
+
+def _finished(res_path: Path) -> bool:
+    """A cell is done when its evaluation finished (a cut run leaves a results file without "finished")."""
+    try:
+        return "finished" in json.loads(res_path.read_text())
+    except (OSError, ValueError):
+        return False
+
+
+def _trained(cell: Path, task: str, model_cfg: dict, seed: int, train_size: int | None, a: dict) -> Path:
+    """The cell's policy, trained (resumably) unless it exists already."""
+    from .training import train_policy
+
+    policy = cell / "policy"
+    if not Path(f"{policy}.json").exists():
+        summary = train_policy(task, model_cfg, out_dir=str(cell / "train"), steps=a["steps"], batch=a["batch"],
+                               seq_len=None, lr=a["lr"], seed=seed, max_size=train_size, device=a["device"],
+                               workers=a["workers"], checkpoint_every=max(100, a["steps"] // 4), val_every=0,
+                               resume=True, ship=str(policy), log=a["log"])
+        (cell / "train.json").write_text(json.dumps(
+            {k: v for k, v in summary.items() if isinstance(v, (int, float, str))}, indent=1))
+    return policy
+
+
+def _evaluated(cell: Path, task: str, policy: Path, seed: int, a: dict) -> None:
+    from .runner import evaluate
+
+    evaluate(task, a["sizes"] or STUDY[task][1], a["n"], policy=str(policy), device=a["device"],
+             batch_size=a["eval_batch"], seed=seed, out_dir=str(cell / "eval"), n_large=a["n_large"],
+             large_from=a["large_from"], progress=False, tensor_loop=a["tensor_loop"], stop_below=a["stop_below"])
 
 
 def table1(cells: list[dict]) -> list[dict]:

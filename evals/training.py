@@ -1,6 +1,9 @@
-"""Train one policy on one task's teacher traces: the function behind ``tapehead train`` and the
-study suite (``evals/suite.py``). Fresh instances every step (``evals/data.py``), the trainer of
-``model/train.py`` reached through ``agent.models``.
+"""Train one policy on one task's teacher traces, or on a mixture of tasks: the function behind
+``tapehead train`` and the study suite (``evals/suite.py``). Fresh instances every step
+(``evals/data.py``), the trainer of ``model/train.py`` reached through ``agent.models``.
+
+A task name ``a+b+c`` trains one policy on the equal-weight mixture of those tasks, each up to its
+own training size (``MixtureSource``): the multi-task policy.
 """
 
 from __future__ import annotations
@@ -11,14 +14,32 @@ import sys
 from agent import models
 from agent.tasks import get_task
 
-from .data import Prefetched, TraceSource
+from .data import MixtureSource, Prefetched, TraceSource
 
 
-def train_policy(task_name: str, model_cfg: dict, *, out_dir: str, steps: int, batch: int, seq_len: int,
+def seq_len_for(task_name: str, train_size: int, samples: int = 64) -> int:
+    """Training sequence length: the task's bound on its largest training traces, rounded up to 64
+    (batches are cut to their longest trace, so the bound costs nothing when traces are shorter)."""
+    import random
+
+    task = get_task(task_name)
+    rng = random.Random(0)
+    bound = max(task.max_tokens(task.sample(train_size, rng).text) for _ in range(samples))
+    return (bound + 63) // 64 * 64
+
+
+def mixture_parts(task_name: str) -> list[tuple[str, int, float]]:
+    """``a+b+c`` -> [(a, a's training size, 1.0), ...]; a single task -> one part."""
+    names = [t for t in task_name.split("+") if t]
+    return [(get_task(t).name, getattr(get_task(t), "train_size", 5), 1.0) for t in names]
+
+
+def train_policy(task_name: str, model_cfg: dict, *, out_dir: str, steps: int, batch: int, seq_len: int | None,
                  lr: float = 2e-3, weight_decay: float = 0.01, warmup: int = 100, seed: int = 0,
                  max_size: int | None = None, device: str = "cpu", workers: int = 0, checkpoint_every: int = 500,
                  val_every: int = 250, resume: bool = False, ship: str | None = None, log=print) -> dict:
-    """Returns the trainer's summary; the final model is ``out_dir/last`` (and ``ship`` in bf16)."""
+    """Returns the trainer's summary; the final model is ``out_dir/last`` (and ``ship`` in bf16).
+    ``seq_len`` None: the tasks' bound on their training traces (``seq_len_for``)."""
     import torch
 
     rank, local_rank = int(os.environ.get("RANK", 0)), os.environ.get("LOCAL_RANK")
@@ -26,19 +47,30 @@ def train_policy(task_name: str, model_cfg: dict, *, out_dir: str, steps: int, b
         device = f"cuda:{local_rank}"
     if rank:
         log = lambda *a, **k: None  # noqa: E731  (rank 0 speaks and ships for all)
-    task = get_task(task_name)
-    max_size = max_size or getattr(task, "train_size", 5)
+    parts = mixture_parts(task_name)
+    if len(parts) > 1:
+        if max_size:
+            raise ValueError("--max-size is for one task; a mixture trains each task up to its own training size")
+        seq_len = seq_len or max(seq_len_for(t, m) for t, m, _ in parts)
+        data = MixtureSource(parts, batch, seq_len, seed=seed)
+        val = MixtureSource(parts, batch, seq_len, seed=seed + 10_000)
+        max_size = data.max_size
+    else:
+        (name, default_size, _), = parts
+        max_size = max_size or default_size
+        seq_len = seq_len or seq_len_for(name, max_size)
+        data = TraceSource(name, max_size, batch, seq_len, seed=seed)
+        val = TraceSource(name, max_size, batch, seq_len, seed=seed + 10_000)
     torch.manual_seed(seed)
     model = models.build(models.model_config(**model_cfg), device=device)
-    data = TraceSource(task.name, max_size, batch, seq_len, seed=seed)
-    val = TraceSource(task.name, max_size, batch, seq_len, seed=seed + 10_000)
     if workers:
         data = Prefetched(data, workers=workers)
-    recipe = {"task": task.name, "max_size": max_size, "steps": steps, "batch": batch, "seq_len": seq_len,
+    recipe = {"task": data.task_name, "mixture": [list(p) for p in parts] if len(parts) > 1 else None,
+              "max_size": max_size, "steps": steps, "batch": batch, "seq_len": seq_len,
               "lr": lr, "weight_decay": weight_decay, "warmup": warmup, "seed": seed, "model": model_cfg,
               "command": "tapehead " + " ".join(sys.argv[1:])}
     log(f"training {model_cfg.get('arch', 'mamba2')} ({model.num_parameters():,} parameters, "
-        f"{models.kernel_path(model)}) on {task.name} <= {max_size}, {steps} steps x {batch}")
+        f"{models.kernel_path(model)}) on {data.task_name} <= {max_size}, {steps} steps x {batch} (<= {seq_len} tokens)")
     try:
         summary = models.train(model, data, dict(
             steps=steps, lr=lr, weight_decay=weight_decay, warmup_steps=min(warmup, max(1, steps // 10)),
