@@ -61,16 +61,17 @@ def train_policy(task_name: str, model_cfg: dict, *, out_dir: str, steps: int, b
         seq_len = seq_len or seq_len_for(name, max_size)
         data = TraceSource(name, max_size, batch, seq_len, seed=seed)
         val = TraceSource(name, max_size, batch, seq_len, seed=seed + 10_000)
+    name = data.task_name  # before ``Prefetched`` wraps the source
     torch.manual_seed(seed)
     model = models.build(models.model_config(**model_cfg), device=device)
     if workers:
         data = Prefetched(data, workers=workers)
-    recipe = {"task": data.task_name, "mixture": [list(p) for p in parts] if len(parts) > 1 else None,
+    recipe = {"task": name, "mixture": [list(p) for p in parts] if len(parts) > 1 else None,
               "max_size": max_size, "steps": steps, "batch": batch, "seq_len": seq_len,
               "lr": lr, "weight_decay": weight_decay, "warmup": warmup, "seed": seed, "model": model_cfg,
               "command": "tapehead " + " ".join(sys.argv[1:])}
     log(f"training {model_cfg.get('arch', 'mamba2')} ({model.num_parameters():,} parameters, "
-        f"{models.kernel_path(model)}) on {data.task_name} <= {max_size}, {steps} steps x {batch} (<= {seq_len} tokens)")
+        f"{models.kernel_path(model)}) on {name} <= {max_size}, {steps} steps x {batch} (<= {seq_len} tokens)")
     try:
         summary = models.train(model, data, dict(
             steps=steps, lr=lr, weight_decay=weight_decay, warmup_steps=min(warmup, max(1, steps // 10)),
