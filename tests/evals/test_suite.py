@@ -34,19 +34,51 @@ def test_budgets_match_within_5_percent():
     assert max(counts.values()) / min(counts.values()) < 1.05, counts
 
 
+def test_evaluation_stops_at_the_first_failing_size_and_says_so(tmp_path):
+    import torch
+
+    from agent import models
+    from evals.runner import evaluate
+
+    torch.manual_seed(0)  # an untrained policy: 0% at every size
+    models.save(str(tmp_path / "p"), models.build(models.model_config(d_model=32, n_layer=1, d_state=8, headdim=8)))
+    res = evaluate("addition", [2, 3, 4], 2, policy=str(tmp_path / "p"), batch_size=2, stop_below=0.05,
+                   progress=False, max_tokens_factor=0.2)
+    assert [s["size"] for s in res["summary"]] == [2] and res["summary"][0]["answer_acc"] == 0.0
+    assert res["not_run"] == [3, 4] and res["stop_below"] == 0.05
+    full = evaluate("addition", [2, 3], 2, policy=str(tmp_path / "p"), batch_size=2, progress=False,
+                    max_tokens_factor=0.2)
+    assert [s["size"] for s in full["summary"]] == [2, 3] and full["not_run"] == []
+
+
 @pytest.mark.slow
 def test_suite_trains_evaluates_and_resumes(tmp_path):
-    cmd = [sys.executable, "-m", "agent.cli", "eval", "suite", "paper", "--tasks", "addition", "--archs", "mamba2,gru",
-           "--seeds", "0", "--steps", "3", "--train-batch", "4", "--sizes", "2,3", "--n", "2", "--batch", "4",
-           "--out", str(tmp_path), "--json"]
+    base = [sys.executable, "-m", "agent.cli", "eval", "suite", "paper", "--tasks", "addition", "--seeds", "0",
+            "--steps", "3", "--train-batch", "4", "--sizes", "2,3", "--n", "2", "--batch", "4", "--out", str(tmp_path),
+            "--json"]
+    cmd = base + ["--archs", "mamba2,gru", "--multitask", "--stop-below", "0"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     suite = json.loads((tmp_path / "suite.json").read_text())
-    assert {(c["arch"], c["seed"]) for c in suite["cells"]} == {("mamba2", 0), ("gru", 0)}
+    assert {(c["arch"], c["seed"]) for c in suite["cells"]} == {("mamba2", 0), ("gru", 0), ("mamba2-multi", 0)}
     assert all([s["size"] for s in c["summary"]] == [2, 3] for c in suite["cells"])
     assert (tmp_path / "addition.png").stat().st_size > 5000
+    assert (tmp_path / "multitask" / "mamba2-s0" / "policy.safetensors").exists()
     policy = tmp_path / "addition" / "gru-s0" / "policy.safetensors"
     before = policy.stat().st_mtime_ns
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0 and policy.stat().st_mtime_ns == before  # resumed: nothing retrained
     assert "done already: addition gru seed 0" in r.stdout
+
+    # an evaluation cut before its end (no "finished") is not a done cell; --report-only runs nothing
+    res_path = tmp_path / "addition" / "gru-s0" / "eval" / "results.json"
+    res = json.loads(res_path.read_text())
+    del res["finished"]
+    res_path.write_text(json.dumps(res))
+    r = subprocess.run(base + ["--archs", "mamba2,gru,lstm", "--report-only"], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    suite = json.loads((tmp_path / "suite.json").read_text())
+    assert suite["missing"] == ["addition gru seed 0", "addition lstm seed 0"]
+    assert {c["arch"] for c in suite["cells"]} == {"mamba2"}
+    assert not (tmp_path / "addition" / "lstm-s0").exists() and policy.stat().st_mtime_ns == before
