@@ -109,6 +109,9 @@ def register_eval(sub) -> None:
                    help="suite: also one Mamba-2 per seed trained on the mixture of the tasks (arch mamba2-multi)")
     p.add_argument("--stop-below", type=float, default=0.05,
                    help="suite: skip a cell's larger sizes once a size scores below this (0: run every size)")
+    p.add_argument("--micro-tokens", type=int, default=131072,
+                   help="suite: split a training step into micro-batches of rows of similar length, each at most "
+                        "this many padded tokens (0: one batch per step)")
     p.add_argument("--report-only", action="store_true",
                    help="suite: train and evaluate nothing; summarise the cells already done")
     p.add_argument("--train-batch", type=int, default=256, help="suite: training batch")
@@ -186,7 +189,8 @@ def cmd_suite(args) -> int:
                       device=args.device, workers=args.workers, eval_batch=args.batch,
                       sizes=_sizes(args.sizes) if args.sizes != "5,10,100,1000" else None,
                       large_from=args.large_from, tensor_loop=args.tensor_loop, multitask=args.multitask,
-                      stop_below=args.stop_below, report_only=args.report_only, log=out.print)
+                      stop_below=args.stop_below, report_only=args.report_only, micro_tokens=args.micro_tokens,
+                      log=out.print)
     if args.json:
         print(json.dumps({"suite": f"{out_dir}/suite.json", "table": suite["table"]}))
     else:
@@ -219,6 +223,9 @@ def register_train(sub) -> None:
     p.add_argument("--checkpoint-every", type=int, default=500)
     p.add_argument("--val-every", type=int, default=250)
     p.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
+    p.add_argument("--micro-tokens", type=int, default=0,
+                   help="split each step into micro-batches of rows of similar length, each at most this many "
+                        "padded tokens (0: one batch per step)")
     p.add_argument("--ship", default=None, help="also write the final weights in bf16 to this path (without suffix)")
     p.set_defaults(func=cmd_train)
 
@@ -232,6 +239,6 @@ def cmd_train(args) -> int:
                            seq_len=args.seq_len or None, lr=args.lr, weight_decay=args.weight_decay, warmup=args.warmup,
                            seed=args.seed, max_size=args.max_size, device=args.device, workers=args.workers,
                            checkpoint_every=args.checkpoint_every, val_every=args.val_every, resume=args.resume,
-                           ship=args.ship, log=out.print)
+                           ship=args.ship, micro_tokens=args.micro_tokens, log=out.print)
     out.print(json.dumps({k: v for k, v in summary.items() if isinstance(v, (int, float, str))}))
     return 0

@@ -36,21 +36,28 @@ def trace(task, codec, text: str) -> tuple[list[int], list[bool]]:
 
 
 class TraceSource:
-    def __init__(self, task: str, max_size: int, batch_size: int, seq_len: int, seed: int = 0):
+    """``micro_tokens`` > 0: a step's rows, sorted by length, are split into micro-batches of at most
+    that many padded tokens each (the trainer accumulates them into one step), so a batch that mixes
+    3-disk and 8-disk Hanoi traces is not padded to the longest for every row."""
+
+    def __init__(self, task: str, max_size: int, batch_size: int, seq_len: int, seed: int = 0,
+                 micro_tokens: int = 0):
         self.task_name, self.max_size, self.batch_size, self.seq_len, self.seed = task, max_size, batch_size, seq_len, seed
+        self.micro_tokens = micro_tokens
 
     def draw(self, rng) -> tuple[object, object]:
         """One training row's (task, instance)."""
         task = get_task(self.task_name)
         return task, task.sample(self.max_size, rng, train=True)
 
-    def arrays(self, step: int, rank: int = 0, world_size: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    def arrays(self, step: int, rank: int = 0, world_size: int = 1) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The step's rows as (ids [B, T], loss_mask [B, T]) pairs: one, or micro-batches."""
         codec = get_codec()
         rows = self.batch_size // world_size
         rng = random.Random(f"{self.seed}/{step}/{rank}")
         ids = np.full((rows, self.seq_len), codec.PAD, dtype=np.int64)
         mask = np.zeros((rows, self.seq_len), dtype=bool)
-        longest = 2
+        lengths = []
         for r in range(rows):
             task, inst = self.draw(rng)
             toks, m = trace(task, codec, inst.text)
@@ -58,17 +65,37 @@ class TraceSource:
                 raise ValueError(f"trace of {inst.text!r} has {len(toks)} tokens > seq_len {self.seq_len}; raise --seq-len")
             ids[r, : len(toks)] = toks
             mask[r, : len(m)] = m
-            longest = max(longest, len(toks))
-        width = min(self.seq_len, -(-longest // PAD_TO) * PAD_TO)
-        return ids[:, :width], mask[:, :width]
+            lengths.append(max(2, len(toks)))
+        groups = [list(range(rows))]
+        if self.micro_tokens > 0:  # shortest first; a group grows while its padded size fits
+            groups = []
+            for r in sorted(range(rows), key=lambda r: lengths[r]):
+                if groups and (len(groups[-1]) + 1) * self._width(lengths[r]) <= self.micro_tokens:
+                    groups[-1].append(r)
+                else:
+                    groups.append([r])
+        out = []
+        for g in groups:
+            w = self._width(max(lengths[r] for r in g))
+            out.append((ids[g, :w], mask[g, :w]))
+        return out
+
+    def _width(self, longest: int) -> int:
+        return min(self.seq_len, -(-longest // PAD_TO) * PAD_TO)
 
     def describe(self) -> dict:
         return {"task": self.task_name, "max_size": self.max_size, "batch_size": self.batch_size,
-                "seq_len": self.seq_len, "seed": self.seed}
+                "seq_len": self.seq_len, "seed": self.seed, "micro_tokens": self.micro_tokens}
 
     def batch(self, step: int, rank: int = 0, world_size: int = 1):
-        ids, mask = self.arrays(step, rank, world_size)
-        return make_batch(torch.from_numpy(ids), torch.from_numpy(mask))
+        return _batches(self.arrays(step, rank, world_size))
+
+
+def _batches(parts: list[tuple[np.ndarray, np.ndarray]]):
+    """One trainer ``Batch``, or a list of them (micro-batches)."""
+    out = [make_batch(torch.from_numpy(np.ascontiguousarray(i)), torch.from_numpy(np.ascontiguousarray(m)))
+           for i, m in parts]
+    return out[0] if len(out) == 1 else out
 
 
 def _arrays(source: TraceSource, step: int, rank: int, world_size: int):
@@ -93,10 +120,10 @@ class Prefetched:
             key = (s, rank, world_size)
             if key not in self._pending:
                 self._pending[key] = self._pool.apply_async(_arrays, (self.source, s, rank, world_size))
-        ids, mask = self._pending.pop((step, rank, world_size)).get()
+        parts = self._pending.pop((step, rank, world_size)).get()
         for key in [k for k in self._pending if k[0] < step]:  # a resume can skip steps
             self._pending.pop(key)
-        return make_batch(torch.from_numpy(ids), torch.from_numpy(mask))
+        return _batches(parts)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -111,10 +138,12 @@ class MixtureSource(TraceSource):
     traces differ (addition and its ablations) must not be mixed: the policy could not tell them apart.
     """
 
-    def __init__(self, parts: list[tuple[str, int, float]], batch_size: int, seq_len: int, seed: int = 0):
+    def __init__(self, parts: list[tuple[str, int, float]], batch_size: int, seq_len: int, seed: int = 0,
+                 micro_tokens: int = 0):
         if not parts or any(w <= 0 for _, _, w in parts):
             raise ValueError(f"a mixture needs tasks with positive weights, got {parts!r}")
-        super().__init__("+".join(t for t, _, _ in parts), max(m for _, m, _ in parts), batch_size, seq_len, seed)
+        super().__init__("+".join(t for t, _, _ in parts), max(m for _, m, _ in parts), batch_size, seq_len, seed,
+                         micro_tokens)
         self.parts = [(t, int(m), float(w)) for t, m, w in parts]
 
     def draw(self, rng) -> tuple[object, object]:

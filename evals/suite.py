@@ -58,7 +58,8 @@ def reach(summary: list[dict], key: str, threshold: float = 0.05) -> tuple[int |
 def run_suite(out_dir: str, *, tasks: list[str], archs: list[str], seeds: list[int], steps: int, batch: int,
               lr: float, n: int, n_large: int, device: str, workers: int, eval_batch: int,
               sizes: list[int] | None = None, large_from: int = 2000, tensor_loop: bool = False,
-              multitask: bool = False, stop_below: float = 0.0, report_only: bool = False, log=print) -> dict:
+              multitask: bool = False, stop_below: float = 0.0, report_only: bool = False, micro_tokens: int = 0,
+              log=print) -> dict:
     """Runs the missing cells (none with ``report_only``), then writes suite.json, the table and
     the plots from every finished cell. ``multitask``: also one Mamba-2 per seed trained on the
     mixture of the study's ``MULTITASK`` tasks, evaluated on each of them as architecture
@@ -75,7 +76,8 @@ def run_suite(out_dir: str, *, tasks: list[str], archs: list[str], seeds: list[i
     mixed = [t for t in tasks if t in MULTITASK]
     if multitask and not mixed:
         raise ValueError(f"--multitask needs at least one of {', '.join(MULTITASK)} among the tasks")
-    train_args = dict(steps=steps, batch=batch, lr=lr, device=device, workers=workers, log=log)
+    train_args = dict(steps=steps, batch=batch, lr=lr, device=device, workers=workers, micro_tokens=micro_tokens,
+                      log=log)
     eval_args = dict(n=n, n_large=n_large, device=device, eval_batch=eval_batch, sizes=sizes, large_from=large_from,
                      tensor_loop=tensor_loop, stop_below=stop_below)
     cells, missing = [], []
@@ -106,7 +108,7 @@ def run_suite(out_dir: str, *, tasks: list[str], archs: list[str], seeds: list[i
     if missing:
         log(f"not run yet ({len(missing)}): " + "; ".join(missing))
     suite = {"cells": cells, "table": table1(cells), "missing": missing, "tasks": tasks, "archs": archs,
-             "seeds": seeds, "steps": steps, "batch": batch, "lr": lr, "device": device, "stop_below": stop_below}
+             "seeds": seeds, "steps": steps, "batch": batch, "micro_tokens": micro_tokens, "lr": lr, "device": device, "stop_below": stop_below}
     out.mkdir(parents=True, exist_ok=True)
     (out / "suite.json").write_text(json.dumps(suite, indent=1))
     for name in tasks:
@@ -132,7 +134,7 @@ def _trained(cell: Path, task: str, model_cfg: dict, seed: int, train_size: int 
         summary = train_policy(task, model_cfg, out_dir=str(cell / "train"), steps=a["steps"], batch=a["batch"],
                                seq_len=None, lr=a["lr"], seed=seed, max_size=train_size, device=a["device"],
                                workers=a["workers"], checkpoint_every=max(100, a["steps"] // 4), val_every=0,
-                               resume=True, ship=str(policy), log=a["log"])
+                               resume=True, ship=str(policy), micro_tokens=a["micro_tokens"], log=a["log"])
         (cell / "train.json").write_text(json.dumps(
             {k: v for k, v in summary.items() if isinstance(v, (int, float, str))}, indent=1))
     return policy

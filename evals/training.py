@@ -37,9 +37,11 @@ def mixture_parts(task_name: str) -> list[tuple[str, int, float]]:
 def train_policy(task_name: str, model_cfg: dict, *, out_dir: str, steps: int, batch: int, seq_len: int | None,
                  lr: float = 2e-3, weight_decay: float = 0.01, warmup: int = 100, seed: int = 0,
                  max_size: int | None = None, device: str = "cpu", workers: int = 0, checkpoint_every: int = 500,
-                 val_every: int = 250, resume: bool = False, ship: str | None = None, log=print) -> dict:
+                 val_every: int = 250, resume: bool = False, ship: str | None = None, micro_tokens: int = 0,
+                 log=print) -> dict:
     """Returns the trainer's summary; the final model is ``out_dir/last`` (and ``ship`` in bf16).
-    ``seq_len`` None: the tasks' bound on their training traces (``seq_len_for``)."""
+    ``seq_len`` None: the tasks' bound on their training traces (``seq_len_for``); ``micro_tokens``:
+    ``TraceSource``'s (a step's rows in micro-batches of similar length)."""
     import torch
 
     rank, local_rank = int(os.environ.get("RANK", 0)), os.environ.get("LOCAL_RANK")
@@ -52,15 +54,15 @@ def train_policy(task_name: str, model_cfg: dict, *, out_dir: str, steps: int, b
         if max_size:
             raise ValueError("--max-size is for one task; a mixture trains each task up to its own training size")
         seq_len = seq_len or max(seq_len_for(t, m) for t, m, _ in parts)
-        data = MixtureSource(parts, batch, seq_len, seed=seed)
-        val = MixtureSource(parts, batch, seq_len, seed=seed + 10_000)
+        data = MixtureSource(parts, batch, seq_len, seed=seed, micro_tokens=micro_tokens)
+        val = MixtureSource(parts, batch, seq_len, seed=seed + 10_000, micro_tokens=micro_tokens)
         max_size = data.max_size
     else:
         (name, default_size, _), = parts
         max_size = max_size or default_size
         seq_len = seq_len or seq_len_for(name, max_size)
-        data = TraceSource(name, max_size, batch, seq_len, seed=seed)
-        val = TraceSource(name, max_size, batch, seq_len, seed=seed + 10_000)
+        data = TraceSource(name, max_size, batch, seq_len, seed=seed, micro_tokens=micro_tokens)
+        val = TraceSource(name, max_size, batch, seq_len, seed=seed + 10_000, micro_tokens=micro_tokens)
     name = data.task_name  # before ``Prefetched`` wraps the source
     torch.manual_seed(seed)
     model = models.build(models.model_config(**model_cfg), device=device)
@@ -68,7 +70,7 @@ def train_policy(task_name: str, model_cfg: dict, *, out_dir: str, steps: int, b
         data = Prefetched(data, workers=workers)
     recipe = {"task": name, "mixture": [list(p) for p in parts] if len(parts) > 1 else None,
               "max_size": max_size, "steps": steps, "batch": batch, "seq_len": seq_len,
-              "lr": lr, "weight_decay": weight_decay, "warmup": warmup, "seed": seed, "model": model_cfg,
+              "micro_tokens": micro_tokens, "lr": lr, "weight_decay": weight_decay, "warmup": warmup, "seed": seed, "model": model_cfg,
               "command": "tapehead " + " ".join(sys.argv[1:])}
     log(f"training {model_cfg.get('arch', 'mamba2')} ({model.num_parameters():,} parameters, "
         f"{models.kernel_path(model)}) on {name} <= {max_size}, {steps} steps x {batch} (<= {seq_len} tokens)")

@@ -4,7 +4,9 @@ warmup + cosine, bf16 autocast on CUDA, validation, safetensors checkpoints with
 Conventions
 -----------
 - **Data** comes from a ``DataSource``: ``batch(step, rank, world_size) -> Batch``, a pure function
-  of its arguments. Exact resume needs no data-loader state, and DDP sharding is the source's
+  of its arguments. A step may also be a list of micro-batches (``list[Batch]``, e.g. rows of
+  similar length grouped so that long and short traces are not padded to one width): their
+  gradients accumulate into one optimizer step, with the loss the mean over all their targets. Exact resume needs no data-loader state, and DDP sharding is the source's
   business (rank ``r`` of ``w`` gets ``batch(step, r, w)``). Validation batch ``i`` is
   ``val_data.batch(i, rank, world_size)`` for ``i < val_batches``.
 - **Loss** (DESIGN.md: loss on what the policy produces; input and observations masked):
@@ -37,6 +39,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Callable, Protocol, runtime_checkable
@@ -88,7 +91,17 @@ class DataSource(Protocol):
 
     A source may also offer ``describe() -> dict`` (JSON), recorded in the checkpoint's recipe."""
 
-    def batch(self, step: int, rank: int, world_size: int) -> Batch: ...
+    def batch(self, step: int, rank: int, world_size: int) -> Batch | list[Batch]: ...
+
+
+def micro_batches(b: Batch | list[Batch]) -> list[Batch]:
+    """A step's micro-batches, each validated."""
+    parts = b if isinstance(b, list) else [b]
+    if not parts:
+        raise ValueError("a data source returned no batch for a step")
+    for p in parts:
+        p.validate()
+    return parts
 
 
 # --- configuration -------------------------------------------------------------------------------
@@ -192,13 +205,12 @@ def evaluate(model, data: DataSource, batches: int, *, bf16: bool = True, rank: 
     sums = torch.zeros(3, device=device, dtype=torch.float64)  # nll, targets, correct
     try:
         for i in range(batches):
-            b = data.batch(i, rank, world_size)
-            b.validate()
-            b = b.to(device)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16 and device.type == "cuda"):
-                logits = raw(b.input_ids)  # [B, T, V]
-            nll, n, c = masked_nll(logits, b.input_ids, b.loss_mask)
-            sums += torch.stack([nll, n, c]).double()
+            for b in micro_batches(data.batch(i, rank, world_size)):
+                b = b.to(device)
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16 and device.type == "cuda"):
+                    logits = raw(b.input_ids)  # [B, T, V]
+                nll, n, c = masked_nll(logits, b.input_ids, b.loss_mask)
+                sums += torch.stack([nll, n, c]).double()
     finally:
         raw.train(was_training)
     if world_size > 1 and dist.is_initialized():
@@ -338,22 +350,29 @@ def train(
                 lr = lr_at(step, cfg)
                 for g in opt.param_groups:
                     g["lr"] = lr
-                b = data.batch(step, dctx.rank, dctx.world)
-                b.validate()
-                b = b.to(device)
-                with torch.autocast(**autocast):
-                    logits = fwd(b.input_ids)  # [B, T, V]
-                nll_sum, n, _ = masked_nll(logits, b.input_ids, b.loss_mask)  # 0-d each
-                n_all = dctx.all_reduce(n.detach().clone())  # target tokens of all ranks
-                loss = nll_sum * dctx.world / n_all.clamp_min(1.0)
-                loss.backward()
+                parts = micro_batches(data.batch(step, dctx.rank, dctx.world))
+                # target tokens of the whole step, of all ranks, before any backward: every
+                # micro-batch's loss is scaled by it, so the gradients add up to the step's mean
+                n = torch.tensor(float(sum(int(p.loss_mask[:, 1:].sum()) for p in parts)), device=device)
+                n_all = dctx.all_reduce(n.clone())
+                nll_sum = torch.zeros((), device=device)
+                for k, part in enumerate(parts):
+                    b = part.to(device)
+                    # DDP: all-reduce the gradients once, with the step's last micro-batch
+                    sync = nullcontext() if k == len(parts) - 1 or not dctx.enabled else fwd.no_sync()
+                    with sync:
+                        with torch.autocast(**autocast):
+                            logits = fwd(b.input_ids)  # [B, T, V]
+                        part_nll, _, _ = masked_nll(logits, b.input_ids, b.loss_mask)  # 0-d each
+                        (part_nll * dctx.world / n_all.clamp_min(1.0)).backward()
+                    nll_sum = nll_sum + part_nll.detach()
                 if cfg.grad_clip > 0:
                     grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
                 opt.step()
                 opt.zero_grad(set_to_none=True)
                 win += torch.stack([nll_sum.detach(), n]).double()
                 run_targets += n_all.double()
-                batch_tokens = b.num_tokens * dctx.world
+                batch_tokens = sum(p.num_tokens for p in parts) * dctx.world
                 tokens_seen += batch_tokens
                 run_tokens += batch_tokens
                 log_tokens += batch_tokens

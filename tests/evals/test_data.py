@@ -20,7 +20,7 @@ def _lengths(ids: np.ndarray) -> list[int]:
 
 def test_batch_is_as_wide_as_its_longest_trace_rounded_to_the_chunk():
     src = TraceSource("mult1", 10, 16, seq_len_for("mult1", 10), seed=3)
-    ids, mask = src.arrays(0)
+    (ids, mask), = src.arrays(0)
     longest = max(_lengths(ids))
     assert ids.shape == mask.shape and ids.shape[0] == 16
     assert ids.shape[1] == -(-longest // PAD_TO) * PAD_TO < src.seq_len  # far below the worst-case bound
@@ -29,9 +29,9 @@ def test_batch_is_as_wide_as_its_longest_trace_rounded_to_the_chunk():
 
 def test_batches_are_a_pure_function_of_step_and_rank():
     src = TraceSource("addition", 5, 8, 320, seed=1)
-    a, b = src.arrays(7, rank=1, world_size=2), src.arrays(7, rank=1, world_size=2)
+    (a,), (b,) = src.arrays(7, rank=1, world_size=2), src.arrays(7, rank=1, world_size=2)
     assert a[0].shape[0] == 4 and (a[0] == b[0]).all() and (a[1] == b[1]).all()
-    assert not np.array_equal(src.arrays(8, rank=1, world_size=2)[0][:, :8], a[0][:, :8])
+    assert not np.array_equal(src.arrays(8, rank=1, world_size=2)[0][0][:, :8], a[0][:, :8])
 
 
 def test_a_trace_longer_than_seq_len_is_an_error_that_says_what_to_do():
@@ -42,7 +42,7 @@ def test_a_trace_longer_than_seq_len_is_an_error_that_says_what_to_do():
 def test_mixture_draws_every_task_by_weight_and_is_deterministic():
     parts = [("addition", 5, 1.0), ("mult1", 10, 1.0), ("logical-graph", 10, 2.0)]
     src = MixtureSource(parts, 64, max(seq_len_for(t, m) for t, m, _ in parts), seed=0)
-    ids, mask = src.arrays(0)
+    (ids, mask), = src.arrays(0)
     # each row's input (after [BOS], up to its first special token): a program, a*b= or a+b=
     inputs = [bytes(int(t) for t in row[1:][: int(np.argmax(row[1:] >= 256))]).decode() for row in ids]
     kinds = {"logical-graph": sum(i.startswith("v") for i in inputs),
@@ -50,7 +50,7 @@ def test_mixture_draws_every_task_by_weight_and_is_deterministic():
              "addition": sum(i.count("+") == 1 and i.endswith("=") for i in inputs)}
     assert sum(kinds.values()) == 64 and min(kinds.values()) >= 6  # all three drawn
     assert kinds["logical-graph"] > kinds["addition"]  # weight 2 against 1 (64 rows: a safe margin here)
-    again = src.arrays(0)
+    (again,) = src.arrays(0)
     assert (again[0] == ids).all() and (again[1] == mask).all()
     assert src.describe()["mixture"] == [list(p) for p in parts]
 
@@ -62,3 +62,18 @@ def test_mixture_parts_from_a_plus_separated_name():
         MixtureSource([("addition", 5, 0.0)], 4, 320)
     with pytest.raises(KeyError, match="unknown task"):
         mixture_parts("addition+nope")
+
+
+def test_micro_batches_hold_the_same_rows_with_less_padding():
+    whole = TraceSource("hanoi-recursive", 5, 16, seq_len_for("hanoi-recursive", 5), seed=2)
+    micro = TraceSource("hanoi-recursive", 5, 16, whole.seq_len, seed=2, micro_tokens=8192)
+    (ids, mask), = whole.arrays(3)
+    parts = micro.arrays(3)
+    assert len(parts) > 1 and sum(p[0].shape[0] for p in parts) == 16
+    rows = lambda i: sorted(tuple(r[r != C.PAD]) for r in i)  # noqa: E731
+    assert sorted(r for p in parts for r in rows(p[0])) == rows(ids)
+    assert sum(int(p[1].sum()) for p in parts) == int(mask.sum())  # the same targets
+    for i, m in parts:
+        assert i.shape[0] == 1 or i.size <= 8192
+        assert i.shape[1] == -(-max(_lengths(i)) // PAD_TO) * PAD_TO
+    assert sum(p[0].size for p in parts) < ids.size

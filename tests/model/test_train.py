@@ -172,6 +172,36 @@ def test_learns_masked_reversal(arch, steps, min_factor, min_acc):
 # --- checkpoints and exact resume ----------------------------------------------------------------
 
 
+class Split:
+    """The same rows as ``data``, as micro-batches of ``sizes`` rows, the last two padded wider."""
+
+    def __init__(self, data: DataSource, sizes: list[int]):
+        self.data, self.sizes = data, sizes
+
+    def batch(self, step, rank, world_size):
+        b, parts, at = self.data.batch(step, rank, world_size), [], 0
+        for k, n in enumerate(self.sizes):
+            ids, mask = b.input_ids[at:at + n], b.loss_mask[at:at + n]
+            if k >= len(self.sizes) - 2:  # padding (masked) must change nothing
+                pad = torch.full((n, 5), VOCAB.id("[PAD]"), dtype=torch.long)
+                ids, mask = torch.cat([ids, pad], 1), torch.cat([mask, torch.zeros_like(pad, dtype=torch.bool)], 1)
+            parts.append(Batch(ids, mask))
+            at += n
+        return parts
+
+
+def test_micro_batches_train_like_the_whole_batch():
+    """Accumulated micro-batches (different widths, uneven rows) give the whole batch's steps."""
+    whole, micro = tiny("gru"), tiny("gru")
+    s1 = train(whole, ReverseDigits(), quiet(steps=6), vocab_json=VOCAB.to_json())
+    s2 = train(micro, Split(ReverseDigits(), [5, 11, 16]), quiet(steps=6), vocab_json=VOCAB.to_json())
+    for (n, a), (_, b) in zip(whole.state_dict().items(), micro.state_dict().items()):
+        assert torch.allclose(a, b, atol=1e-5, rtol=1e-4), n
+    assert s2["final_loss"] == pytest.approx(s1["final_loss"], rel=1e-4)
+    assert s2["target_tokens_seen"] == s1["target_tokens_seen"]
+    assert s2["tokens_seen"] == s1["tokens_seen"] + 6 * (11 + 16) * 5  # the padding is counted, not trained
+
+
 def test_exact_resume_is_bit_identical(tmp_path):
     data, val = ReverseDigits(), ReverseDigits(seed=5)
     cfg = dict(steps=12, checkpoint_every=4, val_every=6, val_batches=1)
