@@ -77,3 +77,19 @@ def test_micro_batches_hold_the_same_rows_with_less_padding():
         assert i.shape[0] == 1 or i.size <= 8192
         assert i.shape[1] == -(-max(_lengths(i)) // PAD_TO) * PAD_TO
     assert sum(p[0].size for p in parts) < ids.size
+
+
+@pytest.mark.slow
+def test_train_policy_with_worker_processes_and_a_mixture(tmp_path):
+    """The path the GPU study takes: traces built by worker processes (``Prefetched``), a mixture,
+    micro-batches, a shipped bf16 copy whose recipe names the mixture."""
+    from evals.training import train_policy
+
+    cfg = dict(arch="mamba2", d_model=32, n_layer=1, d_state=8, headdim=8, chunk_size=16)
+    summary = train_policy("addition+mult1", cfg, out_dir=str(tmp_path / "run"), steps=2, batch=4, seq_len=None,
+                           workers=2, checkpoint_every=0, val_every=0, micro_tokens=2048,
+                           ship=str(tmp_path / "policy"), log=lambda *a, **k: None)
+    assert summary["step"] == 2 and summary["target_tokens_seen"] > 0
+    _, meta = models.load(str(tmp_path / "policy"))
+    assert meta["recipe"]["task"] == "addition+mult1" and meta["recipe"]["micro_tokens"] == 2048
+    assert meta["recipe"]["mixture"] == [["addition", 5, 1.0], ["mult1", 10, 1.0]]
