@@ -96,7 +96,11 @@ def plot_suite(cells: list[dict], path: str) -> str:
 
 
 def suite_markdown(suite: dict) -> str:
-    """Table 1 as markdown: tasks down, architectures across; best seed, then every seed."""
+    """Table 1 as markdown: tasks down, architectures across; best seed, every seed, and the paper's
+    cell (``evals.suite.PAPER``) where it has one. Then the multi-task policy against the per-task
+    Mamba-2 at every size, when the suite has both."""
+    from .suite import MULTI_ARCH, PAPER
+
     archs = list(dict.fromkeys(suite["archs"] + [r["arch"] for r in suite["table"]]))  # + mamba2-multi
     lines = ["| task | " + " | ".join(archs) + " |", "| --- |" + " --- |" * len(archs)]
     by = {(r["task"], r["arch"]): r for r in suite["table"]}
@@ -104,10 +108,36 @@ def suite_markdown(suite: dict) -> str:
         cells = []
         for a in archs:
             r = by.get((task, a))
-            if not r:
-                cells.append("-")
-                continue
-            seeds = ", ".join(f"s{s['seed']}: {s['m'] or '-'} ({100 * s['p']:.0f}%)" for s in r["seeds"])
-            cells.append(f"{r['cell']} [{seeds}]")
+            ours = "-"
+            if r:
+                seeds = ", ".join(f"s{s['seed']}: {s['m'] or '-'} ({100 * s['p']:.0f}%)" for s in r["seeds"])
+                ours = f"{r['cell']} [{seeds}]"
+            paper = PAPER.get(task, {}).get(a)
+            cells.append(f"{ours}; paper {paper}" if paper else ours)
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    multi = multitask_markdown(suite["cells"], MULTI_ARCH)
+    return "\n".join(lines) + ("\n\n" + multi if multi else "")
+
+
+def multitask_markdown(cells: list[dict], multi_arch: str = "mamba2-multi") -> str:
+    """Per task and size: whole-trajectory accuracy of the best per-task Mamba-2 seed and of the best
+    multi-task seed, and the difference in points ("" when the suite has no multi-task cells)."""
+    def best(task, arch):
+        runs = [c for c in cells if c["task"] == task and c["arch"] == arch]
+        return max(runs, key=lambda c: sum(s["trajectory_acc"] for s in c["summary"])) if runs else None
+
+    rows = []
+    for task in dict.fromkeys(c["task"] for c in cells):
+        one, mt = best(task, "mamba2"), best(task, multi_arch)
+        if not (one and mt):
+            continue
+        acc = {k: {s["size"]: s["trajectory_acc"] for s in c["summary"]} for k, c in (("one", one), ("mt", mt))}
+        for size in sorted(set(acc["one"]) | set(acc["mt"])):
+            a, b = acc["one"].get(size), acc["mt"].get(size)
+            fmt = lambda x: "not run" if x is None else f"{100 * x:.1f}%"  # noqa: E731
+            diff = "-" if a is None or b is None else f"{100 * (b - a):+.1f}"
+            rows.append(f"| {task} | {size} | {fmt(a)} | {fmt(b)} | {diff} |")
+    if not rows:
+        return ""
+    return "\n".join(["| task | size | per-task Mamba-2 | multi-task Mamba-2 | points |",
+                      "| --- | ---: | ---: | ---: | ---: |"] + rows)

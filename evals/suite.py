@@ -1,8 +1,9 @@
 """The paper's length-generalisation study as one resumable command: ``tapehead eval suite paper``.
 
-For every (task, architecture, seed) cell: train on the task's training sizes (same data, steps and
+For every (task, architecture, seed) cell (and with ``--multitask`` one Mamba-2 per seed trained on
+the mixture of the tasks, evaluated on each as ``mamba2-multi``): train on the task's training sizes (same data, steps and
 parameter budget for every architecture, paper App. C), evaluate at the study sizes, and keep the
-results file. A cell whose ``results.json`` exists is not redone, so an interrupted study resumes
+results file. A cell whose evaluation finished is not redone, so an interrupted study resumes
 where it stopped (and can be spread over several GPU sessions). At the end: ``suite.json``, a
 Table-1-style summary ("trained n -> largest m with p >= 5%, and p", paper Table 1, for every seed
 and the best), and one PNG per task with a curve per architecture.
@@ -38,6 +39,21 @@ STUDY = {
     "addition-calc": (5, [5, 10, 20, 50, 100]),
     "addition-predicted": (5, [5, 10, 20, 50, 100]),
 }
+# the paper's Table 1 (best of 2 seeds) and Table 2 (recursive Hanoi): "n->m (p%)", m the largest
+# size with p >= 5% (paper-notes §5.1, §5.3); printed beside ours by ``report.suite_markdown``
+PAPER = {
+    "mult1": {"mamba2": "10->1K (100%)", "lstm": "10->500 (100%)", "gru": "10->500 (100%)",
+              "transformer": "10->20 (79%)", "swa": "10->13 (25%)"},
+    "mult2": {"mamba2": "10->1K (100%)", "lstm": "10->100 (100%)", "gru": "10->100 (100%)",
+              "transformer": "10->14 (12%)", "swa": "10->20 (33%)"},
+    "logical-graph": {"mamba2": "10->1K (98%)", "lstm": "10->1K (100%)", "gru": "10->1K (100%)",
+                      "transformer": "10->1K (5%)", "swa": "10->500 (9%)"},
+    "hanoi": {"mamba2": "8->12 (49%)", "lstm": "8->8 (100%)", "gru": "8->8 (100%)", "transformer": "8->8 (100%)",
+              "swa": "8->8 (100%)"},
+    "hanoi-recursive": {"mamba2": "7->8 (100%)", "lstm": "7->9 (83%)", "gru": "7->8 (100%)",
+                        "transformer": "7->7 (100%)", "swa": "7->8 (87%)"},
+}
+
 # the multi-task policy's mixture: every task with its own input form (the addition ablations share
 # addition's input and are left out; the Hanoi tasks are in when asked for)
 MULTITASK = ["addition", "mult1", "mult2", "logical-graph", "hanoi", "hanoi-recursive"]

@@ -26,6 +26,24 @@ def test_table1_reports_every_seed_and_the_best():
     assert [s["m"] for s in row["seeds"]] == [5, 50] and row["cell"] == "5->50 (50%)"
 
 
+def test_report_sets_ours_beside_the_paper_and_multitask_beside_per_task():
+    from evals.report import multitask_markdown, suite_markdown
+
+    def cell(arch, seed, accs):
+        return {"task": "mult1", "arch": arch, "seed": seed, "train_size": 10,
+                "summary": [{"size": z, "trajectory_acc": a, "answer_acc": a} for z, a in accs]}
+
+    cells = [cell("mamba2", 0, [(10, 1.0), (100, 0.9)]), cell("mamba2", 1, [(10, 1.0), (100, 0.5)]),
+             cell("mamba2-multi", 0, [(10, 0.99)])]
+    md = multitask_markdown(cells)
+    assert "| mult1 | 10 | 100.0% | 99.0% | -1.0 |" in md and "| mult1 | 100 | 90.0% | not run | - |" in md
+    suite = {"archs": ["mamba2"], "tasks": ["mult1"], "cells": cells, "table": table1(cells)}
+    text = suite_markdown(suite)
+    assert "10->100 (90%) [s0: 100 (90%), s1: 100 (50%)]; paper 10->1K (100%)" in text
+    assert "| mamba2 | mamba2-multi |" in text and "multi-task Mamba-2" in text
+    assert multitask_markdown(cells[:2]) == ""
+
+
 def test_budgets_match_within_5_percent():
     from model.config import ModelConfig
     from model.factory import build_model
