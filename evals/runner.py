@@ -26,7 +26,7 @@ from agent import models
 from agent.batched_loop import run_batched
 from agent.episode import Limits
 from agent.loop import run_episode
-from agent.loop_snapshot import Suspend
+from agent.loop_snapshot import Suspend, Suspended
 from agent.tasks import get_task
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
@@ -70,7 +70,8 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
     tensor loop's ``compile`` mode (off, rules, all, all-kernels: ``agent.tensor_loop``).
     ``suspend_after`` (tensor loop, one size, one batch): stop after that many seconds, keep the run
     in ``out_dir/snapshot.pt.gz`` and raise ``agent.loop_snapshot.Suspended``; the same call again
-    resumes it. ``stop_below`` > 0: once a size scores below it on both answers and trajectories, the
+    resumes it; ``out_dir/calls.json`` keeps each call's part of the run (device, steps, seconds),
+    and ``results["calls"]`` has them all once it finishes. ``stop_below`` > 0: once a size scores below it on both answers and trajectories, the
     larger sizes are not run; they are listed in ``results["not_run"]`` (never reported as scores)."""
     task = get_task(task_name)
     if suspend_after is not None and not (tensor_loop and len(sizes) == 1 and out_dir):
@@ -119,10 +120,16 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
             if tensor_loop and not getattr(task, "call_tools", None):
                 from agent.tensor_loop import run_tensor_batched
 
-                trajs = run_tensor_batched(model, codec, texts, task=task_name, limits=limits, batch_size=batch_size,
-                                           device=device, policy_name=path, on_step=on_step, cuda_graph=cuda_graph,
-                                           compile=fuse, suspend=None if suspend_after is None else
-                                           Suspend(str(Path(out_dir) / "snapshot.pt.gz"), suspend_after))
+                suspend = None if suspend_after is None else Suspend(str(out / "snapshot.pt.gz"), suspend_after)
+                try:
+                    trajs = run_tensor_batched(model, codec, texts, task=task_name, limits=limits,
+                                               batch_size=batch_size, device=device, policy_name=path,
+                                               on_step=on_step, cuda_graph=cuda_graph, compile=fuse, suspend=suspend)
+                except Suspended as e:
+                    _record_call(out, results, t0, e.steps, "suspended")
+                    raise
+                if suspend:
+                    results["calls"] = _record_call(out, results, t0, max(t.generated for t in trajs), "finished")
             else:
                 trajs = run_batched(lambda b: factory(b), codec, texts, task=task_name, limits=limits,
                                     batch_size=batch_size, policy_name=path,
@@ -155,6 +162,18 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
     if out:
         _write(out / "results.json", results)
     return results
+
+
+def _record_call(out: Path, results: dict, t0: float, steps: int, outcome: str) -> list[dict]:
+    """A suspended run's history, one record per call (``out/calls.json``): where each part of the run
+    ran, up to which lockstep step, and how long; copied into ``results["calls"]`` when it ends."""
+    path = out / "calls.json"
+    calls = json.loads(path.read_text()) if path.exists() else []
+    calls.append({"started": results["started"], "machine": results["machine"], "device": results["device"],
+                  "gpu": results.get("gpu"), "fuse": results["fuse"], "steps_done": steps,
+                  "seconds": round(time.perf_counter() - t0, 3), "outcome": outcome})
+    _write(path, calls)
+    return calls
 
 
 def _summarise(size: int, rows: list[dict], wall: float) -> dict:

@@ -1,9 +1,9 @@
 """The paper's length-generalisation study as one resumable command: ``tapehead eval suite paper``.
 
 For every (task, architecture, seed) cell (and with ``--multitask`` one Mamba-2 per seed trained on
-the mixture of the tasks, evaluated on each as ``mamba2-multi``): train on the task's training sizes (same data, steps and
-parameter budget for every architecture, paper App. C), evaluate at the study sizes, and keep the
-results file. A cell whose evaluation finished is not redone, so an interrupted study resumes
+the mixture of the tasks, evaluated on each as ``mamba2-multi``): train on the task's training
+sizes (same data, steps and parameter budget for every architecture, paper App. C), evaluate at
+the study sizes, and keep the results file. A cell whose evaluation finished is not redone, so an interrupted study resumes
 where it stopped (and can be spread over several GPU sessions). At the end: ``suite.json``, a
 Table-1-style summary ("trained n -> largest m with p >= 5%, and p", paper Table 1, for every seed
 and the best), and one PNG per task with a curve per architecture.
@@ -124,7 +124,8 @@ def run_suite(out_dir: str, *, tasks: list[str], archs: list[str], seeds: list[i
     if missing:
         log(f"not run yet ({len(missing)}): " + "; ".join(missing))
     suite = {"cells": cells, "table": table1(cells), "missing": missing, "tasks": tasks, "archs": archs,
-             "seeds": seeds, "steps": steps, "batch": batch, "micro_tokens": micro_tokens, "lr": lr, "device": device, "stop_below": stop_below}
+             "seeds": seeds, "steps": steps, "batch": batch, "micro_tokens": micro_tokens, "lr": lr, "device": device,
+             "stop_below": stop_below}
     out.mkdir(parents=True, exist_ok=True)
     (out / "suite.json").write_text(json.dumps(suite, indent=1))
     for name in tasks:
