@@ -3,10 +3,10 @@
 For every (task, architecture, seed) cell (and with ``--multitask`` one Mamba-2 per seed trained on
 the mixture of the tasks, evaluated on each as ``mamba2-multi``): train on the task's training
 sizes (same data, steps and parameter budget for every architecture, paper App. C), evaluate at
-the study sizes, and keep the results file. A cell whose evaluation finished is not redone, so an interrupted study resumes
-where it stopped (and can be spread over several GPU sessions). At the end: ``suite.json``, a
-Table-1-style summary ("trained n -> largest m with p >= 5%, and p", paper Table 1, for every seed
-and the best), and one PNG per task with a curve per architecture.
+the study sizes, and keep the results file. A cell whose evaluation finished is not redone, so an
+interrupted study resumes where it stopped (and can be spread over several GPU sessions). At the
+end: ``suite.json``, a Table-1-style summary ("trained n -> largest m with p >= 5%, and p", paper
+Table 1, for every seed and the best), and one PNG per task with a curve per architecture.
 
 Architectures are sized to the Mamba-2 policy's budget (~1.8M parameters): the paper's Pythia
 (RoPE Transformer), Mistral (sliding-window Transformer), LSTM and GRU.

@@ -70,7 +70,8 @@ def train_policy(task_name: str, model_cfg: dict, *, out_dir: str, steps: int, b
         data = Prefetched(data, workers=workers)
     recipe = {"task": name, "mixture": [list(p) for p in parts] if len(parts) > 1 else None,
               "max_size": max_size, "steps": steps, "batch": batch, "seq_len": seq_len,
-              "micro_tokens": micro_tokens, "lr": lr, "weight_decay": weight_decay, "warmup": warmup, "seed": seed, "model": model_cfg,
+              "micro_tokens": micro_tokens, "lr": lr, "weight_decay": weight_decay, "warmup": warmup, "seed": seed,
+              "model": model_cfg,
               "command": "tapehead " + " ".join(sys.argv[1:])}
     log(f"training {model_cfg.get('arch', 'mamba2')} ({model.num_parameters():,} parameters, "
         f"{models.kernel_path(model)}) on {name} <= {max_size}, {steps} steps x {batch} (<= {seq_len} tokens)")

@@ -6,9 +6,10 @@ Conventions
 - **Data** comes from a ``DataSource``: ``batch(step, rank, world_size) -> Batch``, a pure function
   of its arguments. A step may also be a list of micro-batches (``list[Batch]``, e.g. rows of
   similar length grouped so that long and short traces are not padded to one width): their
-  gradients accumulate into one optimizer step, with the loss the mean over all their targets. Exact resume needs no data-loader state, and DDP sharding is the source's
-  business (rank ``r`` of ``w`` gets ``batch(step, r, w)``). Validation batch ``i`` is
-  ``val_data.batch(i, rank, world_size)`` for ``i < val_batches``.
+  gradients accumulate into one optimizer step, with the loss the mean over all their targets.
+  Exact resume needs no data-loader state, and DDP sharding is the source's business (rank ``r``
+  of ``w`` gets ``batch(step, r, w)``). Validation batch ``i`` is ``val_data.batch(i, rank,
+  world_size)`` for ``i < val_batches``.
 - **Loss** (DESIGN.md: loss on what the policy produces; input and observations masked):
   cross entropy of ``logits[:, :-1]`` against ``input_ids[:, 1:]``, weighted by
   ``loss_mask[:, 1:]``, mean over all target tokens of the step (of all ranks under DDP: each rank
