@@ -15,14 +15,14 @@ from .training import mixture_parts, seq_len_for
 
 
 def measure(task: str, batch: int, micro_tokens: int, seed: int = 0) -> dict:
-    (name, size, _), = mixture_parts(task)
-    seq_len = seq_len_for(name, size)
-    (ids, mask), = TraceSource(name, size, batch, seq_len, seed=seed).arrays(0)
-    parts = TraceSource(name, size, batch, seq_len, seed=seed, micro_tokens=micro_tokens).arrays(0)
     from agent.models import codec
 
-    real = int((ids != codec().PAD).sum())
-    return {"task": name, "size": size, "bound": batch * seq_len, "real": real, "whole": ids.size,
+    (name, size, _), = mixture_parts(task)
+    seq_len = seq_len_for(name, size)
+    parts = TraceSource(name, size, batch, seq_len, seed=seed, micro_tokens=micro_tokens).arrays(0)
+    # the parts hold the rows shortest first: the last one's width is the whole batch's, cut
+    real = sum(int((ids != codec().PAD).sum()) for ids, _ in parts)
+    return {"task": name, "size": size, "bound": batch * seq_len, "real": real, "whole": batch * parts[-1][0].shape[1],
             "micro": sum(p[0].size for p in parts), "parts": len(parts)}
 
 

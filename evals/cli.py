@@ -184,7 +184,8 @@ def cmd_suite(args) -> int:
         raise ValueError(f"unknown study {args.suite_name!r}: the one study is `tapehead eval suite paper`")
     out_dir = args.out or "runs/suite-paper"
     suite = run_suite(out_dir, tasks=args.tasks.split(",") if args.tasks else PAPER_TASKS,
-                      archs=[a for a in args.archs.split(",") if a], seeds=[int(s) for s in args.seeds.split(",")], steps=args.steps,
+                      archs=[a for a in args.archs.split(",") if a], seeds=[int(s) for s in args.seeds.split(",")],
+                      steps=args.steps,
                       batch=args.train_batch, lr=args.lr, n=args.n, n_large=args.n_large or args.n,
                       device=args.device, workers=args.workers, eval_batch=args.batch,
                       sizes=_sizes(args.sizes) if args.sizes != "5,10,100,1000" else None,

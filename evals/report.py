@@ -70,6 +70,11 @@ def _finish(fig, ax, path: str, xlabel: str, ylabel: str) -> str:
     return path
 
 
+def best_run(runs: list[dict]) -> dict:
+    """The seed with the most whole-trajectory accuracy summed over its sizes."""
+    return max(runs, key=lambda c: sum(s["trajectory_acc"] for s in c["summary"]))
+
+
 def plot_suite(cells: list[dict], path: str) -> str:
     """One task of the study: whole-trajectory accuracy (the paper's metric) against size, a curve
     per architecture (best seed bold, other seeds thin)."""
@@ -82,7 +87,7 @@ def plot_suite(cells: list[dict], path: str) -> str:
     colours = {}
     for arch in dict.fromkeys(c["arch"] for c in cells):
         runs = [c for c in cells if c["arch"] == arch]
-        best = max(runs, key=lambda c: sum(s["trajectory_acc"] for s in c["summary"]))
+        best = best_run(runs)
         for c in runs:
             xs = [s["size"] for s in c["summary"]]
             ys = [100 * s["trajectory_acc"] for s in c["summary"]]
@@ -124,7 +129,10 @@ def multitask_markdown(cells: list[dict], multi_arch: str = "mamba2-multi") -> s
     multi-task seed, and the difference in points ("" when the suite has no multi-task cells)."""
     def best(task, arch):
         runs = [c for c in cells if c["task"] == task and c["arch"] == arch]
-        return max(runs, key=lambda c: sum(s["trajectory_acc"] for s in c["summary"])) if runs else None
+        return best_run(runs) if runs else None
+
+    def fmt(x):
+        return "not run" if x is None else f"{100 * x:.1f}%"
 
     rows = []
     for task in dict.fromkeys(c["task"] for c in cells):
@@ -134,7 +142,6 @@ def multitask_markdown(cells: list[dict], multi_arch: str = "mamba2-multi") -> s
         acc = {k: {s["size"]: s["trajectory_acc"] for s in c["summary"]} for k, c in (("one", one), ("mt", mt))}
         for size in sorted(set(acc["one"]) | set(acc["mt"])):
             a, b = acc["one"].get(size), acc["mt"].get(size)
-            fmt = lambda x: "not run" if x is None else f"{100 * x:.1f}%"  # noqa: E731
             diff = "-" if a is None or b is None else f"{100 * (b - a):+.1f}"
             rows.append(f"| {task} | {size} | {fmt(a)} | {fmt(b)} | {diff} |")
     if not rows:
