@@ -150,7 +150,7 @@ def _trained(cell: Path, task: str, model_cfg: dict, seed: int, train_size: int 
     if not Path(f"{policy}.json").exists():
         summary = train_policy(task, model_cfg, out_dir=str(cell / "train"), steps=a["steps"], batch=a["batch"],
                                seq_len=None, lr=a["lr"], seed=seed, max_size=train_size, device=a["device"],
-                               workers=a["workers"], checkpoint_every=max(100, a["steps"] // 4), val_every=0,
+                               workers=a["workers"], checkpoint_every=max(100, a["steps"] // 10), val_every=0,
                                resume=True, ship=str(policy), micro_tokens=a["micro_tokens"], log=a["log"])
         (cell / "train.json").write_text(json.dumps(
             {k: v for k, v in summary.items() if isinstance(v, (int, float, str))}, indent=1))
