@@ -5,10 +5,10 @@ fit is lost. So the round's files go in groups, each its own gzip'd tar (split i
 added in this order while the limits allow:
 
 1. ``results``: every results/train/suite JSON, plot and log (small; never worth losing);
-2. ``triton``: the Triton kernel cache (saves the next machine ~100 s of compiling);
-3. ``policies``: the seed-0 per-task and every multi-task Mamba-2 policy (bf16, ~3.6 MB each);
-4. ``state-*``: the training state of each unfinished cell (weights + AdamW, ~22 MB), the one
-   furthest along first, so a later round resumes it;
+2. ``policies``: the seed-0 per-task and every multi-task Mamba-2 policy (bf16, ~3.6 MB each);
+3. ``state-*``: the training state of each unfinished cell (weights + AdamW, ~20 MB), the one
+   furthest along first, so a later round resumes it (a lost one costs a whole restart);
+4. ``triton``: the Triton kernel cache (7-25 MB; saves the next machine some compiling);
 5. ``policies-more``: the other Mamba-2 policies (other seeds, the ablations).
 
 Baseline policies and finished cells' training state are never kept (the study needs their results).
@@ -77,7 +77,7 @@ def pack(out: Path, roots: list[Path], triton: Path) -> list[str]:
             if g:
                 groups.setdefault(g, []).append(f)
     states = sorted((g for g in groups if g.startswith("state-")), key=lambda g: -state_progress(g, groups[g]))
-    order = ["results", "triton", "policies", *states, "policies-more"]
+    order = ["results", "policies", *states, "triton", "policies-more"]
     out.mkdir(parents=True, exist_ok=True)
     n_files, total, report = 0, 0, []
     for g in order:
