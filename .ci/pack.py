@@ -5,7 +5,8 @@ fit is lost. So the round's files go in groups, each its own gzip'd tar (split i
 added in this order while the limits allow:
 
 1. ``results``: every results/train/suite JSON, plot and log (small; never worth losing);
-2. ``policies``: the seed-0 per-task and every multi-task Mamba-2 policy (bf16, ~3.6 MB each);
+2. ``policies``: the seed-0 per-task (also ``mamba2-nN``) and every multi-task Mamba-2 policy
+   (bf16, ~3.6 MB each);
 3. ``state-*``: the training state of each unfinished cell (weights + AdamW, ~20 MB), the one
    furthest along first, so a later round resumes it (a lost one costs a whole restart);
 4. ``triton``: the Triton kernel cache (7-25 MB; saves the next machine some compiling);
@@ -45,7 +46,8 @@ def classify(path: Path) -> str | None:
     if path.name.startswith("policy."):
         if cell and cell.startswith(BASELINES):
             return None
-        main = "multitask" in parts or (cell == "mamba2-s0" and not any(a in parts for a in ABLATIONS))
+        seed0 = cell is not None and cell.endswith("-s0") and (cell == "mamba2-s0" or cell.startswith("mamba2-n"))
+        main = "multitask" in parts or (seed0 and not any(a in parts for a in ABLATIONS))
         return "policies" if main else "policies-more"
     return "results"
 

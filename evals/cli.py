@@ -116,6 +116,8 @@ def register_eval(sub) -> None:
                    help="suite: train and evaluate nothing; summarise the cells already done")
     p.add_argument("--train-batch", type=int, default=256, help="suite: training batch")
     p.add_argument("--lr", type=float, default=2e-3, help="suite: learning rate")
+    p.add_argument("--train-size", type=int, default=None,
+                   help="suite: train on sizes up to this instead of each task's own (cells named ARCH-nN)")
     p.add_argument("--workers", type=int, default=0, help="suite: processes building training traces")
     p.add_argument("--sizes", default="5,10,100,1000", help="comma-separated sizes (default 5,10,100,1000)")
     p.add_argument("--n", type=int, default=100, help="random problems per size")
@@ -191,7 +193,7 @@ def cmd_suite(args) -> int:
                       sizes=_sizes(args.sizes) if args.sizes != "5,10,100,1000" else None,
                       large_from=args.large_from, tensor_loop=args.tensor_loop, multitask=args.multitask,
                       stop_below=args.stop_below, report_only=args.report_only, micro_tokens=args.micro_tokens,
-                      log=out.print)
+                      train_size=args.train_size, log=out.print)
     if args.json:
         print(json.dumps({"suite": f"{out_dir}/suite.json", "table": suite["table"]}))
     else:

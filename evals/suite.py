@@ -75,11 +75,14 @@ def run_suite(out_dir: str, *, tasks: list[str], archs: list[str], seeds: list[i
               lr: float, n: int, n_large: int, device: str, workers: int, eval_batch: int,
               sizes: list[int] | None = None, large_from: int = 2000, tensor_loop: bool = False,
               multitask: bool = False, stop_below: float = 0.0, report_only: bool = False, micro_tokens: int = 0,
-              log=print) -> dict:
+              train_size: int | None = None, log=print) -> dict:
     """Runs the missing cells (none with ``report_only``), then writes suite.json, the table and
     the plots from every finished cell. ``multitask``: also one Mamba-2 per seed trained on the
     mixture of the study's ``MULTITASK`` tasks, evaluated on each of them as architecture
-    ``mamba2-multi``. ``stop_below``: ``evals.runner.evaluate``'s (sizes past a failure not run)."""
+    ``mamba2-multi``. ``stop_below``: ``evals.runner.evaluate``'s (sizes past a failure not run).
+    ``train_size``: train the per-task cells on sizes up to this instead of the task's (paper App.
+    D.6 trains multiplication on up to 5, 10 or 20 digits); such a cell is architecture
+    ``ARCH-nN`` (``mamba2-n20``), kept beside the study's own."""
     from .report import plot_suite
 
     out = Path(out_dir)
@@ -97,10 +100,12 @@ def run_suite(out_dir: str, *, tasks: list[str], archs: list[str], seeds: list[i
     eval_args = dict(n=n, n_large=n_large, device=device, eval_batch=eval_batch, sizes=sizes, large_from=large_from,
                      tensor_loop=tensor_loop, stop_below=stop_below)
     cells, missing = [], []
-    plan = [(name, arch, seed, out / name / f"{arch}-s{seed}") for name in tasks for arch in archs for seed in seeds]
+    variant = lambda a, name: f"{a}-n{train_size}" if train_size and train_size != STUDY[name][0] else a  # noqa: E731
+    plan = [(name, variant(arch, name), seed) for name in tasks for arch in archs for seed in seeds]
     if multitask:
-        plan += [(name, MULTI_ARCH, seed, out / name / f"{MULTI_ARCH}-s{seed}") for name in mixed for seed in seeds]
-    for name, arch, seed, cell in plan:
+        plan += [(name, MULTI_ARCH, seed) for name in mixed for seed in seeds]
+    for name, arch, seed in plan:
+        cell = out / name / f"{arch}-s{seed}"
         res_path = cell / "eval" / "results.json"
         if _finished(res_path):
             log(f"done already: {name} {arch} seed {seed}")
@@ -112,12 +117,14 @@ def run_suite(out_dir: str, *, tasks: list[str], archs: list[str], seeds: list[i
                 policy = _trained(out / "multitask" / f"mamba2-s{seed}", "+".join(mixed), ARCHS["mamba2"], seed,
                                   None, train_args)
             else:
-                policy = _trained(cell, name, ARCHS[arch], seed, STUDY[name][0], train_args)
+                size = train_size or STUDY[name][0]
+                policy = _trained(cell, name, ARCHS[arch.split("-n")[0]], seed, size, train_args)
             _evaluated(cell, name, policy, seed, eval_args)
         res = json.loads(res_path.read_text())
         train_dir = out / "multitask" / f"mamba2-s{seed}" if arch == MULTI_ARCH else cell
         train = json.loads((train_dir / "train.json").read_text()) if (train_dir / "train.json").exists() else {}
-        cells.append({"task": name, "arch": arch, "seed": seed, "train_size": STUDY[name][0],
+        cells.append({"task": name, "arch": arch, "seed": seed,
+                      "train_size": int(arch.split("-n")[1]) if "-n" in arch else STUDY[name][0],
                       "params": res.get("policy_params") or train.get("num_parameters"),
                       "train_seconds": train.get("train_seconds"), "steps": train.get("steps"),
                       "summary": res["summary"], "not_run": res.get("not_run", [])})

@@ -49,6 +49,8 @@ def test_groups_and_priorities(tree):
     assert c(Path("runs/suite/mult1/lstm-s0/eval/results.json")) == "results"
     assert c(Path("runs/suite/mult1/mamba2-s0/policy.safetensors")) == "policies"
     assert c(Path("runs/suite/mult1/mamba2-s1/policy.safetensors")) == "policies-more"
+    assert c(Path("runs/suite/mult1/mamba2-n20-s0/policy.safetensors")) == "policies"
+    assert c(Path("runs/suite/addition-calc/mamba2-s0/policy.safetensors")) == "policies-more"
     assert c(Path("runs/suite/mult2/mamba2-s0/train/last.train.json")) == "state-mult2-mamba2-s0"
     out = tree / "out"
     report = PACK["pack"](out, [Path("runs/suite"), Path("runs/logs")], tree / "no-triton")
