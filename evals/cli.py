@@ -107,8 +107,9 @@ def register_eval(sub) -> None:
     p.add_argument("--steps", type=int, default=2000, help="suite: training steps per cell")
     p.add_argument("--multitask", action="store_true",
                    help="suite: also one Mamba-2 per seed trained on the mixture of the tasks (arch mamba2-multi)")
-    p.add_argument("--stop-below", type=float, default=0.05,
-                   help="suite: skip a cell's larger sizes once a size scores below this (0: run every size)")
+    p.add_argument("--stop-below", type=float, default=None,
+                   help="skip the larger sizes once a size scores below this on answers and trajectories "
+                        "(listed as not run; default: 0.05 for the suite, 0 = every size for one task)")
     p.add_argument("--micro-tokens", type=int, default=131072,
                    help="suite: split a training step into micro-batches of rows of similar length, each at most "
                         "this many padded tokens (0: one batch per step)")
@@ -162,7 +163,7 @@ def cmd_eval(args) -> int:
                        cuda_graph=not args.no_cuda_graph, teacher_workers=args.teacher_workers,
                        progress=not args.json and sys.stderr.isatty(), compile_cpu=args.compile,
                        tensor_loop=args.tensor_loop, fuse=args.fuse, suspend_after=args.suspend_after,
-                       command="tapehead " + " ".join(sys.argv[1:]))
+                       stop_below=args.stop_below or 0.0, command="tapehead " + " ".join(sys.argv[1:]))
     except Suspended as e:  # a long run that goes on in a later call: exit 3, not an error
         out.print(str(e), highlight=False)
         return 3
@@ -192,7 +193,8 @@ def cmd_suite(args) -> int:
                       device=args.device, workers=args.workers, eval_batch=args.batch,
                       sizes=_sizes(args.sizes) if args.sizes != "5,10,100,1000" else None,
                       large_from=args.large_from, tensor_loop=args.tensor_loop, multitask=args.multitask,
-                      stop_below=args.stop_below, report_only=args.report_only, micro_tokens=args.micro_tokens,
+                      stop_below=0.05 if args.stop_below is None else args.stop_below,
+                      report_only=args.report_only, micro_tokens=args.micro_tokens,
                       train_size=args.train_size, log=out.print)
     if args.json:
         print(json.dumps({"suite": f"{out_dir}/suite.json", "table": suite["table"]}))

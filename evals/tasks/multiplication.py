@@ -27,6 +27,14 @@ two summands, and p4 then reads the sum out (4 heads):
    skipping carries and outputting digits, until it reads ``+``; leading zeros (only when the
    product is 0) are skipped, and a lone ``0`` is output if nothing was.
 
+``mult1-reread`` and ``mult2-reread`` (``reread=True``) read the multiplier with p2 again before
+every digit of a sweep (``[p2.read] m [p1.read] a_i ...``, 2 tokens more per digit). Without it the
+multiplier is read once and must be held in the state for a whole sweep: the only input of a step
+that is not in its last few tokens. The study's 1.8M-parameter Mamba-2 trained on <= 10 digits
+(2026-12-01, docs/benchmarks.md) broke exactly there, writing a wrong product digit after 20 to 45
+digits of a sweep, while addition, whose every step reads both its operands, holds to 100,000
+digits. With the re-read every step of the sweep is local, like addition's.
+
 Trace length (tokens after the input, measured; tests/evals/test_multiplication.py): about 47n
 for n×1 and 57n for n×2: 10 digits ~550 / ~690, 100 digits ~4,800 / ~5,800, 1,000 digits
 ~47,000 / ~57,000.
@@ -68,9 +76,10 @@ class Multiplication:
     default_policy = ""
     train_size = 10
 
-    def __init__(self, name: str = "mult", b_digits: tuple[int, ...] = (1, 2)):
+    def __init__(self, name: str = "mult", b_digits: tuple[int, ...] = (1, 2), reread: bool = False):
         self.name = name
         self.b_digits = b_digits
+        self.reread = reread
 
     # --- instances ------------------------------------------------------------------------------------
     def parse(self, user_input: str) -> str:
@@ -118,11 +127,12 @@ class Multiplication:
 
     # --- the teacher ------------------------------------------------------------------------------------
     def teacher(self, codec) -> ProgramPolicy:
-        return ProgramPolicy(codec, lambda: _program(codec))
+        return ProgramPolicy(codec, lambda: _program(codec, self.reread))
 
 
-def _program(c):
-    """The teacher (module docstring). Yields the tokens it writes; reads return the tape's symbol."""
+def _program(c, reread: bool = False):
+    """The teacher (module docstring). Yields the tokens it writes; reads return the tape's symbol.
+    ``reread``: p2 reads the multiplier again before each digit of a sweep."""
     V = c.vocab
     R1, L1, RD1 = V.tape(1, "right"), V.tape(1, "left"), V.tape(1, "read")
     R2, L2, RD2 = V.tape(2, "right"), V.tape(2, "left"), V.tape(2, "read")
@@ -153,6 +163,8 @@ def _program(c):
             yield digit[0]
         carry = 0
         while True:
+            if reread:
+                yield RD2  # m again: every input of this step is among its last few tokens
             o = yield RD1
             if o not in _DIGITS:
                 if carry:
@@ -222,3 +234,5 @@ def _program(c):
 TASK = Multiplication()
 TASK_N1 = Multiplication("mult1", (1,))
 TASK_N2 = Multiplication("mult2", (2,))
+TASK_N1_REREAD = Multiplication("mult1-reread", (1,), reread=True)
+TASK_N2_REREAD = Multiplication("mult2-reread", (2,), reread=True)

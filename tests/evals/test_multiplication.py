@@ -95,3 +95,30 @@ def test_parse_canonicalises_and_variants_fix_b():
         get_task("mult1").parse("123*45")
     with pytest.raises(ValueError, match="2 digit"):
         get_task("mult2").parse("123*4")
+
+
+@pytest.mark.parametrize("name", ["mult1-reread", "mult2-reread"])
+@pytest.mark.parametrize("n", [1, 3, 10, 57, 1000])
+def test_reread_teacher_right_far_past_training(name, n):
+    task = get_task(name)
+    rng = random.Random(n)
+    insts = [task.sample(n, rng)] + task.hard_cases(n, rng)[: 2 if n >= 1000 else None]
+    for inst in insts:
+        tr = run_episode(task.teacher(C), C, inst.text)
+        assert tr.exit == "eos" and tr.answer == inst.answer == MULT.answer(inst.text), inst.text
+        assert tr.generated <= task.max_tokens(inst.text)
+
+
+def test_reread_teacher_reads_the_multiplier_before_every_digit_of_a_sweep():
+    task = get_task("mult2-reread")
+    text = "90817*46="
+    tr = run_episode(task.teacher(C), C, text)
+    plain = run_episode(get_task("mult2").teacher(C), C, text)
+    rd1, rd2 = C.vocab.tape(1, "read"), C.vocab.tape(2, "read")
+    # same memory (thoughts and answer), 2 more tokens per p1 read of the two sweeps
+    assert C.memory(tr.tokens, tr.prompt_len) == C.memory(plain.tokens, plain.prompt_len)
+    sweep_reads = [i for i, t in enumerate(tr.tokens) if t == rd1 and tr.tokens[i - 2] == rd2]
+    assert len(sweep_reads) == 2 * (5 + 1)  # 5 digits and the cell past a's first, per sweep
+    assert len(tr.tokens) - len(plain.tokens) == 2 * len(sweep_reads)
+    for i in sweep_reads:  # the multiplier digit p2 stands on: 6 for the first sweep, then 4
+        assert C.vocab.decode_text([tr.tokens[i - 1]]) in ("6", "4")

@@ -67,6 +67,14 @@ def test_evaluation_stops_at_the_first_failing_size_and_says_so(tmp_path):
     full = evaluate("addition", [2, 3], 2, policy=str(tmp_path / "p"), batch_size=2, progress=False,
                     max_tokens_factor=0.2)
     assert [s["size"] for s in full["summary"]] == [2, 3] and full["not_run"] == []
+    # the same through `tapehead eval TASK --stop-below` (one task: every size unless asked)
+    cmd = [sys.executable, "-m", "agent.cli", "eval", "addition", "--policy", str(tmp_path / "p"), "--sizes", "2,3",
+           "--n", "2", "--batch", "2", "--json"]
+    for extra, ran, skipped in ((["--stop-below", "0.05"], [2], [3]), ([], [2, 3], [])):
+        out = tmp_path / f"cli{len(extra)}"
+        subprocess.run(cmd + extra + ["--out", str(out)], check=True, capture_output=True, text=True)
+        res = json.loads((out / "results.json").read_text())
+        assert [s["size"] for s in res["summary"]] == ran and res["not_run"] == skipped
 
 
 @pytest.mark.slow
