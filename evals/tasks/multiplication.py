@@ -28,7 +28,7 @@ two summands, and p4 then reads the sum out (4 heads):
    product is 0) are skipped, and a lone ``0`` is output if nothing was.
 
 ``mult1-reread`` and ``mult2-reread`` (``reread=True``) read the multiplier with p2 again before
-every digit of a sweep (``[p2.read] m [p1.read] a_i ...``, 2 tokens more per digit). Without it the
+every digit of a sweep but its first (``[p2.read] m [p1.read] a_i ...``, 2 tokens more per digit). Without it the
 multiplier is read once and must be held in the state for a whole sweep: the only input of a step
 that is not in its last few tokens. The study's 1.8M-parameter Mamba-2 trained on <= 10 digits
 (2026-12-01, docs/benchmarks.md) broke exactly there, writing a wrong product digit after 20 to 45
@@ -132,7 +132,8 @@ class Multiplication:
 
 def _program(c, reread: bool = False):
     """The teacher (module docstring). Yields the tokens it writes; reads return the tape's symbol.
-    ``reread``: p2 reads the multiplier again before each digit of a sweep."""
+    ``reread``: p2 reads the multiplier again before each digit of a sweep after its first (the
+    first comes right after the read that starts the partial product)."""
     V = c.vocab
     R1, L1, RD1 = V.tape(1, "right"), V.tape(1, "left"), V.tape(1, "read")
     R2, L2, RD2 = V.tape(2, "right"), V.tape(2, "left"), V.tape(2, "read")
@@ -161,10 +162,11 @@ def _program(c, reread: bool = False):
         for _ in range(done):  # the shift
             yield digit[0]
             yield digit[0]
-        carry = 0
+        carry, first = 0, True
         while True:
-            if reread:
+            if reread and not first:
                 yield RD2  # m again: every input of this step is among its last few tokens
+            first = False
             o = yield RD1
             if o not in _DIGITS:
                 if carry:

@@ -114,11 +114,13 @@ def test_reread_teacher_reads_the_multiplier_before_every_digit_of_a_sweep():
     text = "90817*46="
     tr = run_episode(task.teacher(C), C, text)
     plain = run_episode(get_task("mult2").teacher(C), C, text)
-    rd1, rd2 = C.vocab.tape(1, "read"), C.vocab.tape(2, "read")
-    # same memory (thoughts and answer), 2 more tokens per p1 read of the two sweeps
+    rd1, rd2, left1 = C.vocab.tape(1, "read"), C.vocab.tape(2, "read"), C.vocab.tape(1, "left")
+    # same memory (thoughts and answer); one more p2 read per digit of each sweep after its first
     assert C.memory(tr.tokens, tr.prompt_len) == C.memory(plain.tokens, plain.prompt_len)
-    sweep_reads = [i for i, t in enumerate(tr.tokens) if t == rd1 and tr.tokens[i - 2] == rd2]
-    assert len(sweep_reads) == 2 * (5 + 1)  # 5 digits and the cell past a's first, per sweep
-    assert len(tr.tokens) - len(plain.tokens) == 2 * len(sweep_reads)
-    for i in sweep_reads:  # the multiplier digit p2 stands on: 6 for the first sweep, then 4
-        assert C.vocab.decode_text([tr.tokens[i - 1]]) in ("6", "4")
+    assert tr.tokens.count(rd2) - plain.tokens.count(rd2) == 2 * 5
+    assert len(tr.tokens) - len(plain.tokens) == 2 * 2 * 5
+    # in a sweep (a p1 read right after [p1.left]), the multiplier p2 stands on was just read
+    sweep = [i for i, t in enumerate(tr.tokens) if t == rd1 and i > tr.prompt_len and left1 in tr.tokens[i - 3: i]]
+    assert len(sweep) == 2 * 5  # 4 more digits and the cell past a's first, in each of 2 sweeps
+    for i in sweep:
+        assert tr.tokens[i - 2] == rd2 and C.vocab.decode_text([tr.tokens[i - 1]]) in ("6", "4"), i
