@@ -27,13 +27,22 @@ two summands, and p4 then reads the sum out (4 heads):
    skipping carries and outputting digits, until it reads ``+``; leading zeros (only when the
    product is 0) are skipped, and a lone ``0`` is output if nothing was.
 
-``mult1-reread`` and ``mult2-reread`` (``reread=True``) read the multiplier with p2 again before
-every digit of a sweep but its first (``[p2.read] m [p1.read] a_i ...``, 2 tokens more per digit). Without it the
-multiplier is read once and must be held in the state for a whole sweep: the only input of a step
-that is not in its last few tokens. The study's 1.8M-parameter Mamba-2 trained on <= 10 digits
-(2026-12-01, docs/benchmarks.md) broke exactly there, writing a wrong product digit after 20 to 45
-digits of a sweep, while addition, whose every step reads both its operands, holds to 100,000
-digits. With the re-read every step of the sweep is local, like addition's.
+``mult1-reread`` and ``mult2-reread`` (``reread=True``) read instead of remembering, twice:
+
+- p2 reads the multiplier again before every digit of a sweep but its first
+  (``[p2.read] m [p1.read] a_i ...``);
+- whenever p1 has walked onto a's last digit (``[p1.read] * [p1.left]``), p2 reads its cell before
+  moving: ``[BOS]`` at the start (so p2 walks right to b), a digit of b after a sweep (so p2 steps
+  left to the next one).
+
+Without these, two things must be held in the state across a whole sweep or walk: the multiplier,
+and whether a sweep was done. The study's 1.8M-parameter Mamba-2, trained on <= 10 digits
+(2026-12-01, docs/benchmarks.md), broke on exactly these at 50 digits:
+- n×1: a wrong product digit 18 to 46 digits into the sweep;
+- n×2, 9 of 12 failures: ``[p2.right]`` instead of ``[p2.left]`` after the walk back, as at the
+  start.
+
+Addition, whose every step reads what it needs, holds to 100,000 digits.
 
 Trace length (tokens after the input, measured; tests/evals/test_multiplication.py): about 47n
 for n×1 and 57n for n×2: 10 digits ~550 / ~690, 100 digits ~4,800 / ~5,800, 1,000 digits
@@ -73,13 +82,15 @@ def multiply(a: str, b: str) -> str:
 
 class Multiplication:
     heads = 4
-    default_policy = ""
     train_size = 10
 
-    def __init__(self, name: str = "mult", b_digits: tuple[int, ...] = (1, 2), reread: bool = False):
+    def __init__(self, name: str = "mult", b_digits: tuple[int, ...] = (1, 2), reread: bool = False,
+                 default_policy: str = ""):
         self.name = name
         self.b_digits = b_digits
         self.reread = reread
+        # the study's per-task Mamba-2 (docs/benchmarks.md: exact to 20 digits, not at 50)
+        self.default_policy = default_policy
 
     # --- instances ------------------------------------------------------------------------------------
     def parse(self, user_input: str) -> str:
@@ -133,7 +144,8 @@ class Multiplication:
 def _program(c, reread: bool = False):
     """The teacher (module docstring). Yields the tokens it writes; reads return the tape's symbol.
     ``reread``: p2 reads the multiplier again before each digit of a sweep after its first (the
-    first comes right after the read that starts the partial product)."""
+    first comes right after the read that starts the partial product), and reads its cell each
+    time p1 is back on a's last digit (module docstring)."""
     V = c.vocab
     R1, L1, RD1 = V.tape(1, "right"), V.tape(1, "left"), V.tape(1, "read")
     R2, L2, RD2 = V.tape(2, "right"), V.tape(2, "left"), V.tape(2, "read")
@@ -146,6 +158,8 @@ def _program(c, reread: bool = False):
         if (yield RD1) == "*":
             break
     yield L1
+    if reread:
+        yield RD2  # [BOS]: p2 has not moved yet (after a sweep it reads a digit of b here)
     while True:  # 2: p2 onto b's last digit
         yield R2
         if (yield RD2) == "=":
@@ -184,6 +198,8 @@ def _program(c, reread: bool = False):
             if (yield RD1) == "*":
                 break
         yield L1
+        if reread:
+            yield RD2  # a digit of b, not [BOS]: a sweep was done, so p2 steps left (not right)
         yield L2
         done += 1
     while True:  # 4: p3 onto summand 1, p4 onto summand 2
@@ -234,7 +250,7 @@ def _program(c, reread: bool = False):
 
 
 TASK = Multiplication()
-TASK_N1 = Multiplication("mult1", (1,))
-TASK_N2 = Multiplication("mult2", (2,))
+TASK_N1 = Multiplication("mult1", (1,), default_policy="evals/policies/mult1")
+TASK_N2 = Multiplication("mult2", (2,), default_policy="evals/policies/mult2")
 TASK_N1_REREAD = Multiplication("mult1-reread", (1,), reread=True)
 TASK_N2_REREAD = Multiplication("mult2-reread", (2,), reread=True)

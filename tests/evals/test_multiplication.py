@@ -115,12 +115,21 @@ def test_reread_teacher_reads_the_multiplier_before_every_digit_of_a_sweep():
     tr = run_episode(task.teacher(C), C, text)
     plain = run_episode(get_task("mult2").teacher(C), C, text)
     rd1, rd2, left1 = C.vocab.tape(1, "read"), C.vocab.tape(2, "read"), C.vocab.tape(1, "left")
-    # same memory (thoughts and answer); one more p2 read per digit of each sweep after its first
+    # same memory (thoughts and answer); one more p2 read per digit of each sweep after its first,
+    # and one each time p1 is back on a's last digit (3 times: the start and after each sweep)
     assert C.memory(tr.tokens, tr.prompt_len) == C.memory(plain.tokens, plain.prompt_len)
-    assert tr.tokens.count(rd2) - plain.tokens.count(rd2) == 2 * 5
-    assert len(tr.tokens) - len(plain.tokens) == 2 * 2 * 5
+    assert tr.tokens.count(rd2) - plain.tokens.count(rd2) == 2 * 5 + 3
+    assert len(tr.tokens) - len(plain.tokens) == 2 * (2 * 5 + 3)
     # in a sweep (a p1 read right after [p1.left]), the multiplier p2 stands on was just read
     sweep = [i for i, t in enumerate(tr.tokens) if t == rd1 and i > tr.prompt_len and left1 in tr.tokens[i - 3: i]]
     assert len(sweep) == 2 * 5  # 4 more digits and the cell past a's first, in each of 2 sweeps
     for i in sweep:
         assert tr.tokens[i - 2] == rd2 and C.vocab.decode_text([tr.tokens[i - 1]]) in ("6", "4"), i
+    # p1 back on a's last digit: p2 reads [BOS] before its first walk, a digit of b after a sweep,
+    # and the next move follows from that observation alone
+    back = [i for i in range(len(tr.tokens) - 3) if tr.tokens[i] == left1 and tr.tokens[i + 1] == rd2
+            and C.vocab.decode_text([tr.tokens[i - 1]]) == "*"]
+    seen = [(C.vocab.name(tr.tokens[i + 2]) if C.vocab.is_special(tr.tokens[i + 2])
+             else C.vocab.decode_text([tr.tokens[i + 2]]), tr.tokens[i + 3]) for i in back]
+    r2, l2 = C.vocab.tape(2, "right"), C.vocab.tape(2, "left")
+    assert seen == [("[BOS]", r2), ("6", l2), ("4", l2)]
