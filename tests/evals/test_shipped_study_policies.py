@@ -57,7 +57,8 @@ def test_multitask_policy_is_one_network_for_four_tasks():
 
 
 @pytest.mark.parametrize("task,problem,answer", [("mult1", "123456789012*7", "864197523084"),
-                                                 ("mult2", "98765x43", "4246895")])
+                                                 ("mult2", "98765x43", "4246895"),
+                                                 ("mult", "31415926*27", "848230002")])
 def test_cli_solve_with_the_shipped_policy(task, problem, answer):
     r = subprocess.run([sys.executable, "-m", "agent.cli", "solve", task, problem, "--json"],
                        capture_output=True, text=True, timeout=300)
