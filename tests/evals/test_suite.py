@@ -108,3 +108,18 @@ def test_suite_trains_evaluates_and_resumes(tmp_path):
     assert suite["missing"] == ["addition gru seed 0", "addition lstm seed 0"]
     assert {c["arch"] for c in suite["cells"]} == {"mamba2"}
     assert not (tmp_path / "addition" / "lstm-s0").exists() and policy.stat().st_mtime_ns == before
+
+
+@pytest.mark.slow
+def test_suite_train_size_makes_its_own_cell_trained_on_the_longer_sizes(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "agent.cli", "eval", "suite", "paper", "--tasks", "addition",
+                        "--archs", "mamba2", "--seeds", "0", "--steps", "2", "--train-batch", "4", "--sizes", "2",
+                        "--n", "2", "--batch", "2", "--train-size", "7", "--lr", "3e-3", "--out", str(tmp_path),
+                        "--json"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    suite = json.loads((tmp_path / "suite.json").read_text())
+    (cell,) = suite["cells"]
+    assert (cell["arch"], cell["train_size"]) == ("mamba2-n7", 7)
+    recipe = json.loads((tmp_path / "addition" / "mamba2-n7-s0" / "policy.json").read_text())["recipe"]
+    assert recipe["max_size"] == 7 and recipe["lr"] == 3e-3
+    assert not (tmp_path / "addition" / "mamba2-s0").exists()  # the study's own cell is untouched
