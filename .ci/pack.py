@@ -6,7 +6,7 @@ added in this order while the limits allow:
 
 1. ``results``: every results/train/suite JSON, plot and log (small; never worth losing);
 2. ``policies``: the seed-0 per-task (also ``mamba2-nN``) and every multi-task Mamba-2 policy
-   (bf16, ~3.6 MB each);
+   (bf16, ~3.6 MB each); then ``add100k``, a suspended long evaluation's results and snapshot;
 3. ``state-*``: the training state of each unfinished cell (weights + AdamW, ~20 MB), the one
    furthest along first, so a later round resumes it (a lost one costs a whole restart);
 4. ``triton``: the Triton kernel cache (7-25 MB; saves the next machine some compiling);
@@ -37,6 +37,8 @@ ABLATIONS = ("addition-nocot", "addition-reversed", "addition-calc", "addition-p
 def classify(path: Path) -> str | None:
     """The group of one file under runs/, or None (not kept)."""
     parts = path.parts
+    if "add100k" in parts:  # a suspended long evaluation: its snapshot can be large, never with the results
+        return "add100k"
     cell = next((p for p in parts if p.startswith(BASELINES + ("mamba2-",))), None)
     if "train" in parts:  # a training directory: kept only while its cell is unfinished
         cell_dir = Path(*parts[: parts.index("train")])
@@ -79,7 +81,7 @@ def pack(out: Path, roots: list[Path], triton: Path) -> list[str]:
             if g:
                 groups.setdefault(g, []).append(f)
     states = sorted((g for g in groups if g.startswith("state-")), key=lambda g: -state_progress(g, groups[g]))
-    order = ["results", "policies", *states, "triton", "policies-more"]
+    order = ["results", "policies", "add100k", *states, "triton", "policies-more"]
     out.mkdir(parents=True, exist_ok=True)
     n_files, total, report = 0, 0, []
     for g in order:

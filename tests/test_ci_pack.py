@@ -52,6 +52,7 @@ def test_groups_and_priorities(tree):
     assert c(Path("runs/suite/mult1/mamba2-n20-s0/policy.safetensors")) == "policies"
     assert c(Path("runs/suite/addition-calc/mamba2-s0/policy.safetensors")) == "policies-more"
     assert c(Path("runs/suite/mult2/mamba2-s0/train/last.train.json")) == "state-mult2-mamba2-s0"
+    assert c(Path("runs/add100k/snapshot.pt.gz")) == "add100k"
     out = tree / "out"
     report = PACK["pack"](out, [Path("runs/suite"), Path("runs/logs")], tree / "no-triton")
     assert [r.split(":")[0] for r in report] == [
