@@ -7,8 +7,9 @@ added in this order while the limits allow:
 1. ``results``: every results/train/suite JSON, plot and log (small; never worth losing);
 2. ``policies``: the seed-0 per-task (also ``mamba2-nN``) and every multi-task Mamba-2 policy
    (bf16, ~3.6 MB each); then ``add100k``, a suspended long evaluation's results and snapshot;
-3. ``state-*``: the training state of each unfinished cell (weights + AdamW, ~20 MB), the one
-   furthest along first, so a later round resumes it (a lost one costs a whole restart);
+3. ``state-*``: the training state of each unfinished cell (weights + AdamW, ~20 MB), Mamba-2
+   cells before baselines, each the furthest along first, so a later round resumes it (a lost one
+   costs a whole restart);
 4. ``triton``: the Triton kernel cache (7-25 MB; saves the next machine some compiling);
 5. ``policies-more``: the other Mamba-2 policies (other seeds, the ablations).
 
@@ -42,7 +43,7 @@ def classify(path: Path) -> str | None:
     cell = next((p for p in parts if p.startswith(BASELINES + ("mamba2-",))), None)
     if "train" in parts:  # a training directory: kept only while its cell is unfinished
         cell_dir = Path(*parts[: parts.index("train")])
-        if (cell_dir / "policy.json").exists() or (cell and cell.startswith(BASELINES)):
+        if (cell_dir / "policy.json").exists():
             return None
         return f"state-{'-'.join(cell_dir.parts[-2:])}"
     if path.name.startswith("policy."):
@@ -80,7 +81,11 @@ def pack(out: Path, roots: list[Path], triton: Path) -> list[str]:
             g = classify(f)
             if g:
                 groups.setdefault(g, []).append(f)
-    states = sorted((g for g in groups if g.startswith("state-")), key=lambda g: -state_progress(g, groups[g]))
+    # Mamba-2 cells' state first, then the baselines' (an LSTM cut twice at 250 and 1,050 steps started
+    # over each time), each the furthest along first
+    baseline = lambda g: any(f"-{b}" in g for b in BASELINES)  # noqa: E731
+    states = sorted((g for g in groups if g.startswith("state-")),
+                    key=lambda g: (baseline(g), -state_progress(g, groups[g])))
     order = ["results", "policies", "add100k", *states, "triton", "policies-more"]
     out.mkdir(parents=True, exist_ok=True)
     n_files, total, report = 0, 0, []

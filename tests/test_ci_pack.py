@@ -38,6 +38,9 @@ def tree(tmp_path, monkeypatch):
     for cell, step in [("mult2/mamba2-s0", 200), ("logical-graph/mamba2-s0", 800)]:
         _write(s / cell / "train/last.train.json", text=f'{{"step": {step}}}')
         _write(s / cell / "train/last.train.safetensors", 3000)
+    # an unfinished baseline: its state too, after every Mamba-2 one
+    _write(s / "mult1/lstm-s1/train/last.train.json", text='{"step": 1050}')
+    _write(s / "mult1/lstm-s1/train/last.train.safetensors", 3000)
     _write(Path("runs/logs/lane0.log"), text="log")
     return tmp_path
 
@@ -57,7 +60,7 @@ def test_groups_and_priorities(tree):
     report = PACK["pack"](out, [Path("runs/suite"), Path("runs/logs")], tree / "no-triton")
     assert [r.split(":")[0] for r in report] == [
         "packed results", "packed policies", "packed state-logical-graph-mamba2-s0",
-        "packed state-mult2-mamba2-s0", "packed policies-more"]
+        "packed state-mult2-mamba2-s0", "packed state-mult1-lstm-s1", "packed policies-more"]
     dest = tree / "back"
     dest.mkdir()
     PACK["unpack"](out, dest)
