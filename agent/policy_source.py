@@ -65,7 +65,7 @@ class PolicySource:
             return cls(spec, lambda: ReplayPolicy(tokens, codec, prompt_len), info={"script_tokens": len(tokens)})
         path = os.path.abspath(os.path.expanduser(spec))
         model, meta = models.load(path, device=device)
-        info = {"params": meta.get("params"), "kernel_path": models.kernel_path(model)}
+        info = {"params": meta.get("num_parameters"), "kernel_path": models.kernel_path(model)}
         return cls(path, lambda: models.model_policy(model, device=device, compile=compile), info=info)
 
 

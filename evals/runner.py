@@ -87,8 +87,8 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
         return decoders[b]
 
     results = {
-        "task": task_name, "policy": path, "policy_config": meta.get("config"),
-        "policy_params": meta.get("params") or meta.get("num_parameters"),
+        "task": task_name, "policy": path, "policy_config": meta.get("model_config"),
+        "policy_params": meta.get("num_parameters"),
         "device": device, "tensor_loop": tensor_loop, "compile": compile_cpu, "fuse": fuse, "kernel_path": models.kernel_path(model), "batch_size": batch_size, "seed": seed,
         "command": command or " ".join(sys.argv), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "machine": platform.node(), "python": platform.python_version(), "instances": [], "summary": [],

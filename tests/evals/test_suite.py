@@ -64,6 +64,7 @@ def test_evaluation_stops_at_the_first_failing_size_and_says_so(tmp_path):
                    progress=False, max_tokens_factor=0.2)
     assert [s["size"] for s in res["summary"]] == [2] and res["summary"][0]["answer_acc"] == 0.0
     assert res["not_run"] == [3, 4] and res["stop_below"] == 0.05
+    assert res["policy_params"] > 0 and res["policy_config"]["d_model"] == 32  # recorded from the checkpoint
     full = evaluate("addition", [2, 3], 2, policy=str(tmp_path / "p"), batch_size=2, progress=False,
                     max_tokens_factor=0.2)
     assert [s["size"] for s in full["summary"]] == [2, 3] and full["not_run"] == []
