@@ -8,13 +8,13 @@
     print(agent.solve("123+456").answer)            # 579
 
     agent = Agent(task="addition", db="runs.sqlite", step_tokens=1024)
-    for event in agent.stream("9" * 1000 + "+1"):   # typed events (agent/events.py)
+    for event in agent.stream("9" * 1000 + "+1"):   # typed events (agent/graph/events.py)
         ...
     agent.resume(thread_id)                         # after a crash, or to answer an approval
 
 Convention: the ``Agent`` owns the pieces that are not graph state -- the policy source and its
 cache, the tools, the approval modes and approver, the checkpointer and the session index -- and
-drives the graph of ``agent/graph.py`` with ``durability="sync"``. Everything about a run that is
+drives the graph of ``agent/graph/build.py`` with ``durability="sync"``. Everything about a run that is
 needed to continue it is in its thread's state (``run``), so ``Agent.from_session`` rebuilds an
 equivalent agent in another process. ``approver(request) -> decision`` answers approval interrupts
 in-process; without one, a run pauses and ``solve`` returns with ``exit == "awaiting_approval"``.
@@ -32,19 +32,19 @@ from typing import Any, Callable, Iterator
 
 from langgraph.types import Command
 
-from . import approval as appr
-from . import events as ev
-from . import limits as lim
+from agent.graph import approval as appr
+from agent.graph import events as ev
+from agent.graph.build import GraphContext, build_graph, run_config
+from agent.graph.runtime import RuntimeCache
+from agent.graph.sessions import SessionIndex, open_saver
+from agent.graph.state import initial_state, tokens_of
+from agent.graph.toolset import Toolset
+from agent.loops import limits as lim
+from agent.loops.episode import Episode, Limits
+from agent.policies.source import PolicySource
+from agent.trace.trajectory import Trajectory
 from . import models
-from .episode import Episode, Limits
-from .graph import GraphContext, build_graph, run_config
-from .policy_source import PolicySource
-from .runtime import RuntimeCache
-from .sessions import SessionIndex, open_saver
-from .state import initial_state, tokens_of
 from .tasks import get_task
-from .toolset import Toolset
-from .trajectory import Trajectory
 
 _UNSET = object()
 
@@ -52,7 +52,7 @@ _UNSET = object()
 @dataclass
 class RunResult:
     thread_id: str
-    exit: str  # an exit status (agent/limits.py), "awaiting_approval" or "running"
+    exit: str  # an exit status (agent/loops/limits.py), "awaiting_approval" or "running"
     answer: str
     trajectory: Trajectory | None
     request: dict | None = None  # the approval being waited for

@@ -22,7 +22,7 @@ def vocab(heads: int = 4):
 
 @lru_cache(maxsize=None)
 def codec(heads: int = 4):
-    from .codec import Codec
+    from agent.trace.codec import Codec
 
     return Codec(vocab(heads))
 
@@ -69,21 +69,21 @@ def decoder(model, batch_size: int, *, device=None, cuda_graph: bool = True, bf1
 
 
 def model_policy(model, device: str = "cpu", compile: bool = False):
-    from .policy import ModelPolicy
+    from agent.policies.policy import ModelPolicy
 
     return ModelPolicy(model, vocab().size, device=device, compile=compile)
 
 
 def train(model, data, cfg: dict, *, val_data=None, callbacks=None) -> dict[str, Any]:
-    """Train in place with ``model.train.train``; ``cfg`` holds ``TrainConfig`` fields."""
-    from model.train import TrainConfig, train as _train
+    """Train in place with ``model.training.train.train``; ``cfg`` holds ``TrainConfig`` fields."""
+    from model.training.train import TrainConfig, train as _train
 
     return _train(model, data, TrainConfig(**cfg), val_data=val_data, vocab_json=vocab().to_json(), callbacks=callbacks)
 
 
 def make_batch(input_ids, loss_mask):
-    """A ``model.train.Batch`` (what the trainer consumes) from [B, T] tensors."""
-    from model.train import Batch
+    """A ``model.training.train.Batch`` (what the trainer consumes) from [B, T] tensors."""
+    from model.training.train import Batch
 
     return Batch(input_ids, loss_mask)
 
@@ -95,7 +95,7 @@ def kernel_path(model) -> str:
 
 def reference_path():
     """Context manager: CUDA tensors take the network's pure-PyTorch reference step instead of
-    mamba-ssm's Triton kernels (what ``torch.compile`` can trace; agent/tensor_loop.py)."""
+    mamba-ssm's Triton kernels (what ``torch.compile`` can trace; agent/loops/tensor.py)."""
     from model import kernels
 
     return kernels.disabled()

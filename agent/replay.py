@@ -1,7 +1,7 @@
 """Replay a trajectory file: re-execute its recorded tool calls against fresh tools, report divergence.
 
 Convention: the recorded trace is run again through the real agent graph (in memory, every
-category in yolo mode) with ``ReplayPolicy`` (``agent/replay_policy.py``): the policy writes exactly
+category in yolo mode) with ``ReplayPolicy`` (``agent/policies/replay_policy.py``): the policy writes exactly
 what it wrote then, and every observation -- tape reads and action calls alike -- comes from fresh
 tools now: a new pointer tape, and for a run that had a workspace, a fresh scratch copy of the same
 source directory (or ``workspace=``). Then the two traces are compared call by call: a call whose
@@ -14,12 +14,12 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from . import limits as lim
+from agent.graph.toolset import Toolset
+from agent.loops import limits as lim
+from agent.loops.episode import Limits
+from agent.policies.replay_policy import ReplayPolicy
+from agent.trace.trajectory import Trajectory
 from . import models
-from .episode import Limits
-from .replay_policy import ReplayPolicy
-from .toolset import Toolset
-from .trajectory import Trajectory
 
 _TIMING = re.compile(r"^\[([^\]\n]*?); \d+(?:\.\d+)? s; ")
 

@@ -19,7 +19,7 @@ import random
 import numpy as np
 import torch
 
-from agent.loop import run_episode
+from agent.loops.loop import run_episode
 from agent.models import codec as get_codec
 from agent.models import make_batch
 from agent.tasks import get_task

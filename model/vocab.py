@@ -4,7 +4,7 @@ Ids 0..255 are the bytes themselves (so a digit's id is its ASCII code), named s
 256. The paper (App. D.1) uses one dedicated token per pointer command; we do the same for a fixed
 number of heads: ``[pK.init]``, ``[pK.left]``, ``[pK.right]``, ``[pK.read]`` for K = 1..heads.
 Multi-token tools use ``[CALL] ... [/CALL]`` and ``[OBS] ... [/OBS]`` spans (the search memory,
-files, execution). What each token *means* in a trace is spelled in ``agent/codec.py``; this
+files, execution). What each token *means* in a trace is spelled in ``agent/trace/codec.py``; this
 module only fixes ids and names.
 
 The vocabulary is stored as JSON inside every checkpoint. ``Vocab.from_json`` refuses a vocabulary

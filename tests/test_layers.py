@@ -51,8 +51,8 @@ def test_agent_and_tools_import_without_torch():
     code = ("import sys; sys.modules['torch'] = None\n"
             "import pkgutil, importlib, agent, tools\n"
             "for pkg in (agent, tools):\n"
-            "    for m in pkgutil.iter_modules(pkg.__path__):\n"
-            "        importlib.import_module(pkg.__name__ + '.' + m.name)\n"
+            "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+            "        importlib.import_module(m.name)\n"
             "from agent import models; models.codec()\n"
             "print('ok')")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -21,10 +21,10 @@ import sys
 import tempfile
 import time
 
-from tools.sandbox import Limits, Sandbox
-from tools.symbols import SymbolIndex
-from tools.workspace import Workspace
-from tools.workspace_tools import tools_by_name
+from tools.code.symbols import SymbolIndex
+from tools.code.workspace_tools import tools_by_name
+from tools.sandbox.sandbox import Limits, Sandbox
+from tools.workspace.workspace import Workspace
 
 
 def copy_sources(package: str, dest: str) -> tuple[int, int]:

@@ -8,7 +8,7 @@ fourth are perfect in distribution and do not generalise; the third is poor even
 ``addition-reversed``  answer directly, the sum reversed (least significant digit first); the
                        answer is the reversed string.
 ``addition-calc``      single-turn tool use: one calculator call, the paper's ``add(a,b)``, spelled
-                       as a call span (agent/codec.py) ``[CALL]add 123,456[/CALL]``, answered
+                       as a call span (agent/trace/codec.py) ``[CALL]add 123,456[/CALL]``, answered
                        ``[OBS]579[/OBS]``; then ``[ANS]`` and the sum copied out.
 ``addition-predicted`` no tool use: addition's trace (phases 1–3, the work) with every tape command
                        spelled as thought bytes and every read's symbol *written by the policy*
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 
-from tools.pointer_tape import PointerTape
+from tools.memory.pointer_tape import PointerTape
 
 from .addition import Addition, _add_strings
 from .addition import _program as addition_program

@@ -2,7 +2,7 @@
 
 ``ProgramPolicy`` (program.py) runs a generator that yields tokens and receives a tape read's
 symbol as the value of the ``yield``. ``CallProgramPolicy`` adds the call spans of the trace
-protocol (agent/codec.py): a program yields ``[CALL]``, the call text's bytes and ``[/CALL]``; the
+protocol (agent/trace/codec.py): a program yields ``[CALL]``, the call text's bytes and ``[/CALL]``; the
 loop runs the tool and feeds back ``[OBS] text [/OBS]``; the program receives ``text`` as the value
 of the ``yield`` of ``[/CALL]``. ``call(c, text)`` spells such a call for a program:
 

@@ -20,7 +20,7 @@ train ≤ 10); tests up to 1,000 nodes. ``parse`` takes any such program (names 
 which ends another; ``print`` may be left out: the last variable is printed).
 
 The teacher writes a depth-first search whose stack lives in the memory, found again with ``find``
-(tools/search_memory.py); its state is O(1): the node being evaluated, its definition, the values
+(tools/memory/search_memory.py); its state is O(1): the node being evaluated, its definition, the values
 of its operands so far. Thoughts are lines:
 
 - ``v191 < v240``: the search went from v240 down into v191 (the way back);
@@ -49,8 +49,8 @@ import re
 
 from agent.tasks import Instance
 
+from tools.memory.search_memory import search_tools
 from .call_program import CallProgramPolicy, call
-from tools.search_memory import search_tools
 
 _NAME = r"[A-Za-z_]\w*"
 _ASSIGN = re.compile(rf"^({_NAME}) = (.+)$")

@@ -5,11 +5,11 @@ callback, the raw LangGraph API, and a paused session answered from another Agen
 import pytest
 from langgraph.types import Command
 
-from agent import approval
-from agent import events as ev
 from agent.agent import Agent
-from agent.graph import run_config
-from agent.toolset import Toolset
+from agent.graph import approval
+from agent.graph import events as ev
+from agent.graph.build import run_config
+from agent.graph.toolset import Toolset
 
 from graph_helpers import C, exists_in_scratch, scripted, source_dir
 

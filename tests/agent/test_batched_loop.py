@@ -5,9 +5,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from agent import models  # noqa: E402
-from agent.batched_loop import run_batched  # noqa: E402
-from agent.episode import Limits  # noqa: E402
-from agent.loop import run_episode  # noqa: E402
+from agent.loops.batched import run_batched  # noqa: E402
+from agent.loops.episode import Limits  # noqa: E402
+from agent.loops.loop import run_episode  # noqa: E402
 
 C = models.codec()
 

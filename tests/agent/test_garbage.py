@@ -5,11 +5,11 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from agent import limits as lim
 from agent.agent import Agent
-from agent.episode import Episode, Limits
-from agent.policy import ScriptedPolicy
-from agent.state import tokens_of
+from agent.graph.state import tokens_of
+from agent.loops import limits as lim
+from agent.loops.episode import Episode, Limits
+from agent.policies.policy import ScriptedPolicy
 
 from graph_helpers import C, script, source_dir
 

@@ -3,14 +3,14 @@ SqliteSaver, per-step checkpoints, events, limits, malformed calls, memory tools
 
 import os
 
-from agent import events as ev
-from agent import limits as lim
 from agent.agent import Agent
-from agent.episode import Episode, Limits
-from agent.graph import run_config
-from agent.loop import run_episode
-from agent.policy import ScriptedPolicy
-from agent.trajectory import Trajectory
+from agent.graph import events as ev
+from agent.graph.build import run_config
+from agent.loops import limits as lim
+from agent.loops.episode import Episode, Limits
+from agent.loops.loop import run_episode
+from agent.policies.policy import ScriptedPolicy
+from agent.trace.trajectory import Trajectory
 from tools.base import Arg, Tool, ToolSpec
 
 from graph_helpers import ADD, C, checkpoint_sizes, script, scripted, teacher
@@ -163,7 +163,7 @@ def test_model_policy_through_graph_and_resume_by_prefill(tmp_path):
 
     torch = pytest.importorskip("torch")
     from agent import models
-    from agent.policy_source import default_policy_path
+    from agent.policies.source import default_policy_path
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -9,8 +9,8 @@ import sys
 import time
 
 from agent.agent import Agent
-from agent.policy import ScriptedPolicy
-from agent.trajectory import Trajectory
+from agent.policies.policy import ScriptedPolicy
+from agent.trace.trajectory import Trajectory
 
 from graph_helpers import ADD, C, teacher
 
@@ -21,7 +21,7 @@ CHILD = r"""
 import json, sys, time
 from agent.agent import Agent
 from agent.models import codec
-from agent.policy import ScriptedPolicy
+from agent.policies.policy import ScriptedPolicy
 
 class SlowScripted(ScriptedPolicy):  # the recorded trace at a model's pace, so the kill lands mid-run
     def propose(self):

@@ -4,9 +4,9 @@ workspace copy with the real sandbox); divergence is reported, timings are not c
 import json
 
 from agent.agent import Agent
-from agent.cli import main
+from agent.cli.main import main
 from agent.replay import normalize, replay
-from agent.trajectory import Trajectory
+from agent.trace.trajectory import Trajectory
 
 from graph_helpers import C, scripted, source_dir
 

@@ -4,9 +4,9 @@
 import json
 import os
 
-from agent import sessions
 from agent.agent import Agent
-from agent.cli import main
+from agent.cli.main import main
+from agent.graph import sessions
 
 from graph_helpers import scripted, source_dir
 

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from agent.loop import run_episode
+from agent.loops.loop import run_episode
 from agent.models import codec as get_codec
 from agent.tasks import get_task
 

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from agent.loop import run_episode
+from agent.loops.loop import run_episode
 from agent.models import codec as get_codec
 from agent.tasks import get_task
 from evals.tasks.hanoi_recursive import final_moves

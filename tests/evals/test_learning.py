@@ -14,8 +14,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from agent import models  # noqa: E402
-from agent.episode import Limits  # noqa: E402
-from agent.loop import run_episode  # noqa: E402
+from agent.loops.episode import Limits  # noqa: E402
+from agent.loops.loop import run_episode  # noqa: E402
 from agent.tasks import get_task  # noqa: E402
 from evals.data import TraceSource  # noqa: E402
 

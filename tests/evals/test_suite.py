@@ -69,7 +69,7 @@ def test_evaluation_stops_at_the_first_failing_size_and_says_so(tmp_path):
                     max_tokens_factor=0.2)
     assert [s["size"] for s in full["summary"]] == [2, 3] and full["not_run"] == []
     # the same through `tapehead eval TASK --stop-below` (one task: every size unless asked)
-    cmd = [sys.executable, "-m", "agent.cli", "eval", "addition", "--policy", str(tmp_path / "p"), "--sizes", "2,3",
+    cmd = [sys.executable, "-m", "agent.cli.main", "eval", "addition", "--policy", str(tmp_path / "p"), "--sizes", "2,3",
            "--n", "2", "--batch", "2", "--json"]
     for extra, ran, skipped in ((["--stop-below", "0.05"], [2], [3]), ([], [2, 3], [])):
         out = tmp_path / f"cli{len(extra)}"
@@ -80,7 +80,7 @@ def test_evaluation_stops_at_the_first_failing_size_and_says_so(tmp_path):
 
 @pytest.mark.slow
 def test_suite_trains_evaluates_and_resumes(tmp_path):
-    base = [sys.executable, "-m", "agent.cli", "eval", "suite", "paper", "--tasks", "addition", "--seeds", "0",
+    base = [sys.executable, "-m", "agent.cli.main", "eval", "suite", "paper", "--tasks", "addition", "--seeds", "0",
             "--steps", "3", "--train-batch", "4", "--sizes", "2,3", "--n", "2", "--batch", "4", "--out", str(tmp_path),
             "--json"]
     cmd = base + ["--archs", "mamba2,gru", "--multitask", "--stop-below", "0"]
@@ -113,7 +113,7 @@ def test_suite_trains_evaluates_and_resumes(tmp_path):
 
 @pytest.mark.slow
 def test_suite_train_size_makes_its_own_cell_trained_on_the_longer_sizes(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "agent.cli", "eval", "suite", "paper", "--tasks", "addition",
+    r = subprocess.run([sys.executable, "-m", "agent.cli.main", "eval", "suite", "paper", "--tasks", "addition",
                         "--archs", "mamba2", "--seeds", "0", "--steps", "2", "--train-batch", "4", "--sizes", "2",
                         "--n", "2", "--batch", "2", "--train-size", "7", "--lr", "3e-3", "--out", str(tmp_path),
                         "--json"], capture_output=True, text=True, timeout=600)

@@ -9,8 +9,8 @@ import torch
 
 from model.config import ModelConfig
 from model.factory import build_model
-from model.rnn import RNNLM, RNNState
-from model.transformer import TransformerLM, TransformerState
+from model.networks.rnn import RNNLM, RNNState
+from model.networks.transformer import TransformerLM, TransformerState
 
 B, T = 3, 37  # batch and a length that is a multiple of nothing convenient
 SMALL = dict(vocab_size=288, d_model=32, n_layer=2, n_head=4)

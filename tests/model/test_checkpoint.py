@@ -27,7 +27,7 @@ from model.vocab import DEFAULT_VOCAB as VOCAB
 from model.vocab import Vocab
 
 ARCHS = [a for a, mod in [("gru", "rnn"), ("lstm", "rnn"), ("transformer", "transformer"), ("mamba2", "mamba2_lm")]
-         if importlib.util.find_spec(f"model.{mod}") is not None]
+         if importlib.util.find_spec(f"model.networks.{mod}") is not None]
 
 
 def tiny(arch: str = "gru", seed: int = 0, **kw):
@@ -218,6 +218,6 @@ def test_checkpoint_error_is_a_value_error():
 
 def test_nothing_in_model_unpickles():
     root = Path(__file__).resolve().parents[2] / "model"
-    for py in root.glob("*.py"):
+    for py in root.rglob("*.py"):
         src = py.read_text()
         assert not re.search(r"torch\.load\(|\bimport pickle\b|pickle\.loads?\(", src), py.name

@@ -1,4 +1,4 @@
-"""The torch.compile'd CPU decode step (model/decoder.py, agent/policy.py) is a fast path: its
+"""The torch.compile'd CPU decode step (model/decoder.py, agent/policies/policy.py) is a fast path: its
 reference twin is the eager ``model.step``; both must give the same tokens and close logits."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""Training loop (model/train.py): it learns a small masked sequence task, resumes exactly, and
+"""Training loop (model/training/train.py): it learns a small masked sequence task, resumes exactly, and
 trains identically on every rank under DDP (2 CPU processes, gloo).
 
 The task: ``[BOS] d1 d2 d3 [ANS] d3 d2 d1 [EOS]`` (reverse three digits); the prompt and ``[ANS]``
@@ -18,10 +18,10 @@ import torch
 from model.checkpoint import CheckpointError
 from model.config import ModelConfig
 from model.factory import build_model
-from model.train import Batch, DataSource, TrainConfig, evaluate, lr_at, masked_nll, param_groups, train
+from model.training.train import Batch, DataSource, TrainConfig, evaluate, lr_at, masked_nll, param_groups, train
 from model.vocab import DEFAULT_VOCAB as VOCAB
 
-HAS_MAMBA2 = importlib.util.find_spec("model.mamba2_lm") is not None
+HAS_MAMBA2 = importlib.util.find_spec("model.networks.mamba2_lm") is not None
 
 
 class ReverseDigits:

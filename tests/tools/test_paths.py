@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tools.paths import PathRefused, resolve
+from tools.workspace.paths import PathRefused, resolve
 
 
 @pytest.fixture

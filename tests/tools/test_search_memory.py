@@ -4,8 +4,8 @@ order, later thoughts found, bad calls answered, never raised."""
 import json
 
 from tools.base import Observation, Tool
-from tools.pointer_tape import PointerTape
-from tools.search_memory import SearchMemory, search_tools
+from tools.memory.pointer_tape import PointerTape
+from tools.memory.search_memory import SearchMemory, search_tools
 
 
 def mem(text):
@@ -89,7 +89,7 @@ def test_describe_and_snapshot_are_json():
 
 
 def test_in_an_episode_calls_are_answered_from_the_episode_memory():
-    from agent.episode import Episode
+    from agent.loops.episode import Episode
     from agent.models import codec as get_codec
 
     c = get_codec()

@@ -1,0 +1,31 @@
+"""Every workspace tool, bound to one Workspace: ``workspace_tools(ws) -> list[Tool]``.
+
+Convention: the symbol tools share one incremental index, the execution tools one sandbox, so
+snapshots agree and the index is built once. ``accept``, ``undo`` and ``discard`` are deliberately
+not tools: they are the user's decisions (``Workspace.accept()`` and friends), never the policy's.
+"""
+
+from __future__ import annotations
+
+from tools.base import Tool
+from tools.code.edits import CreateFile, ReplaceLines, ReplaceText
+from tools.code.files import Grep, ListFiles, ReadFile
+from tools.code.git_tools import GitDiff, GitReset, GitStatus
+from tools.code.symbols import FindCalls, FindDefinition, Outline, SymbolIndex
+from tools.sandbox.exec_tools import RunCommand, RunPython
+from tools.sandbox.sandbox import Limits, Sandbox
+from tools.workspace.workspace import Workspace
+
+
+def workspace_tools(ws: Workspace, limits: Limits | None = None) -> list[Tool]:
+    index = SymbolIndex(ws)
+    sandbox = Sandbox(ws, limits or Limits())
+    return [ListFiles(ws), ReadFile(ws), Grep(ws),
+            Outline(ws, index), FindDefinition(ws, index), FindCalls(ws, index),
+            ReplaceText(ws), ReplaceLines(ws), CreateFile(ws),
+            RunCommand(ws, sandbox), RunPython(ws, sandbox),
+            GitStatus(ws), GitDiff(ws), GitReset(ws)]
+
+
+def tools_by_name(ws: Workspace, limits: Limits | None = None) -> dict[str, Tool]:
+    return {t.name: t for t in workspace_tools(ws, limits)}
