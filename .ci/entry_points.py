@@ -1,8 +1,9 @@
 """Registers tapehead's entry points (tasks, commands) from pyproject.toml, without building a wheel.
 
-The GPU machine imports the code from the working tree (PYTHONPATH); only the entry points need an
-installed distribution. This writes the smallest one importlib.metadata finds: a
-``tapehead-VERSION.dist-info`` with METADATA and entry_points.txt, into the folder given.
+The GPU machine imports the code from the working tree (``/tmp/site/tapehead``, a symlink to it on
+PYTHONPATH: .ci/gpu); only the entry points need an installed distribution. This writes the
+smallest one importlib.metadata finds: a ``tapehead-VERSION.dist-info`` with METADATA and
+entry_points.txt, into the folder given.
 
     python3 .ci/entry_points.py /tmp/site
 """

@@ -32,17 +32,17 @@ from typing import Any, Callable, Iterator
 
 from langgraph.types import Command
 
-from agent.graph import approval as appr
-from agent.graph import events as ev
-from agent.graph.build import GraphContext, build_graph, run_config
-from agent.graph.runtime import RuntimeCache
-from agent.graph.sessions import SessionIndex, open_saver
-from agent.graph.state import initial_state, tokens_of
-from agent.graph.toolset import Toolset
-from agent.loops import limits as lim
-from agent.loops.episode import Episode, Limits
-from agent.policies.source import PolicySource
-from agent.trace.trajectory import Trajectory
+from tapehead.agent.graph import approval as appr
+from tapehead.agent.graph import events as ev
+from tapehead.agent.graph.build import GraphContext, build_graph, run_config
+from tapehead.agent.graph.runtime import RuntimeCache
+from tapehead.agent.graph.sessions import SessionIndex, open_saver
+from tapehead.agent.graph.state import initial_state, tokens_of
+from tapehead.agent.graph.toolset import Toolset
+from tapehead.agent.loops import limits as lim
+from tapehead.agent.loops.episode import Episode, Limits
+from tapehead.agent.policies.source import PolicySource
+from tapehead.agent.trace.trajectory import Trajectory
 from . import models
 from .tasks import get_task
 

@@ -15,27 +15,27 @@ from typing import Any
 @lru_cache(maxsize=None)
 def vocab(heads: int = 4):
     """The byte + specials vocabulary (pure Python, no torch)."""
-    from model.vocab import Vocab
+    from tapehead.model.vocab import Vocab
 
     return Vocab(heads=heads)
 
 
 @lru_cache(maxsize=None)
 def codec(heads: int = 4):
-    from agent.trace.codec import Codec
+    from tapehead.agent.trace.codec import Codec
 
     return Codec(vocab(heads))
 
 
 def model_config(**kwargs):
-    from model.config import ModelConfig
+    from tapehead.model.config import ModelConfig
 
     kwargs.setdefault("vocab_size", vocab().size)
     return ModelConfig(**kwargs)
 
 
 def build(config, device=None):
-    from model.factory import build_model
+    from tapehead.model.factory import build_model
 
     return build_model(config, device=device)
 
@@ -44,7 +44,7 @@ def load(path: str, device: str = "cpu"):
     """(model, meta) from a checkpoint; refuses a vocabulary other than ours."""
     import torch
 
-    from model.checkpoint import load_checkpoint
+    from tapehead.model.checkpoint import load_checkpoint
 
     if not (os.path.exists(path) or os.path.exists(path + ".json") or os.path.exists(path + ".safetensors")):
         raise FileNotFoundError(f"no checkpoint at {path} (expected {path}.json and {path}.safetensors)")
@@ -54,7 +54,7 @@ def load(path: str, device: str = "cpu"):
 def save(path: str, model, *, recipe: dict | None = None, metrics: dict | None = None, bf16: bool = False) -> None:
     import torch
 
-    from model.checkpoint import save_checkpoint
+    from tapehead.model.checkpoint import save_checkpoint
 
     save_checkpoint(path, model, vocab_json=vocab().to_json(), recipe=recipe, metrics=metrics,
                     dtype=torch.bfloat16 if bf16 else None)
@@ -62,28 +62,28 @@ def save(path: str, model, *, recipe: dict | None = None, metrics: dict | None =
 
 def decoder(model, batch_size: int, *, device=None, cuda_graph: bool = True, bf16: bool = False,
             compile_cpu: bool = False):
-    from model.decoder import BatchDecoder
+    from tapehead.model.decoder import BatchDecoder
 
     return BatchDecoder(model, batch_size, vocab().size, device=device, cuda_graph=cuda_graph, autocast_bf16=bf16,
                         compile_cpu=compile_cpu)
 
 
 def model_policy(model, device: str = "cpu", compile: bool = False):
-    from agent.policies.policy import ModelPolicy
+    from tapehead.agent.policies.policy import ModelPolicy
 
     return ModelPolicy(model, vocab().size, device=device, compile=compile)
 
 
 def train(model, data, cfg: dict, *, val_data=None, callbacks=None) -> dict[str, Any]:
-    """Train in place with ``model.training.train.train``; ``cfg`` holds ``TrainConfig`` fields."""
-    from model.training.train import TrainConfig, train as _train
+    """Train in place with ``tapehead.model.training.train.train``; ``cfg`` holds ``TrainConfig`` fields."""
+    from tapehead.model.training.train import TrainConfig, train as _train
 
     return _train(model, data, TrainConfig(**cfg), val_data=val_data, vocab_json=vocab().to_json(), callbacks=callbacks)
 
 
 def make_batch(input_ids, loss_mask):
-    """A ``model.training.train.Batch`` (what the trainer consumes) from [B, T] tensors."""
-    from model.training.train import Batch
+    """A ``tapehead.model.training.train.Batch`` (what the trainer consumes) from [B, T] tensors."""
+    from tapehead.model.training.train import Batch
 
     return Batch(input_ids, loss_mask)
 
@@ -96,6 +96,6 @@ def kernel_path(model) -> str:
 def reference_path():
     """Context manager: CUDA tensors take the network's pure-PyTorch reference step instead of
     mamba-ssm's Triton kernels (what ``torch.compile`` can trace; agent/loops/tensor.py)."""
-    from model import kernels
+    from tapehead.model import kernels
 
     return kernels.disabled()

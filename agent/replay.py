@@ -14,11 +14,11 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from agent.graph.toolset import Toolset
-from agent.loops import limits as lim
-from agent.loops.episode import Limits
-from agent.policies.replay_policy import ReplayPolicy
-from agent.trace.trajectory import Trajectory
+from tapehead.agent.graph.toolset import Toolset
+from tapehead.agent.loops import limits as lim
+from tapehead.agent.loops.episode import Limits
+from tapehead.agent.policies.replay_policy import ReplayPolicy
+from tapehead.agent.trace.trajectory import Trajectory
 from . import models
 
 _TIMING = re.compile(r"^\[([^\]\n]*?); \d+(?:\.\d+)? s; ")

@@ -1,8 +1,8 @@
 """The lockstep decoding loops side by side on one device: same trajectories, and how fast.
 
-``python -m evals.bench_loops --task addition --size 200 --n 16 --device cuda`` runs one batch of
-problems through ``agent.loops.batched.run_batched`` (the reference: one host round trip per token),
-``agent.loops.tensor.run_tensor_batched`` (tape on the device, CUDA-graph step) and the same with the
+``python -m tapehead.evals.bench_loops --task addition --size 200 --n 16 --device cuda`` runs one batch of
+problems through ``tapehead.agent.loops.batched.run_batched`` (the reference: one host round trip per token),
+``tapehead.agent.loops.tensor.run_tensor_batched`` (tape on the device, CUDA-graph step) and the same with the
 step fused by ``torch.compile``, checks that every trajectory is token-for-token the same as the
 reference's, and prints for each: seconds in all (warm-up included: graph capture, compile), and
 the steady rate in lockstep steps per second (for the tensor loops, measured between its host syncs,
@@ -16,11 +16,11 @@ import json
 import sys
 import time
 
-from agent import models
-from agent.loops.batched import run_batched
-from agent.loops.episode import Limits
-from agent.loops.tensor import run_tensor_batched
-from agent.tasks import get_task
+from tapehead.agent import models
+from tapehead.agent.loops.batched import run_batched
+from tapehead.agent.loops.episode import Limits
+from tapehead.agent.loops.tensor import run_tensor_batched
+from tapehead.agent.tasks import get_task
 
 from .runner import instances_for, resolve_policy
 
@@ -29,14 +29,14 @@ SYNC = 1024  # tensor loops: steps between host syncs
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m evals.bench_loops", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m tapehead.evals.bench_loops", description=__doc__.split("\n\n")[0])
     p.add_argument("--task", default="addition")
     p.add_argument("--policy", default=None, help="checkpoint (default: the task's shipped policy)")
     p.add_argument("--size", type=int, default=200)
     p.add_argument("--n", type=int, default=16)
     p.add_argument("--device", default="cuda")
     p.add_argument("--loops", default="batched,tensor,tensor-rules,tensor-all,tensor-all-kernels",
-                   help="tensor-MODE: the tensor loop with compile=MODE (agent.loops.tensor.FUSE)")
+                   help="tensor-MODE: the tensor loop with compile=MODE (tapehead.agent.loops.tensor.FUSE)")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
     task = get_task(args.task)

@@ -1,7 +1,7 @@
 """How much padding a training step carries: real trace tokens against the padded tokens of one
 batch cut to its longest trace, and of micro-batches of rows of similar length (``TraceSource``).
 
-``python -m evals.bench_padding --tasks hanoi,mult1 --batch 128 --micro-tokens 131072`` prints a
+``python -m tapehead.evals.bench_padding --tasks hanoi,mult1 --batch 128 --micro-tokens 131072`` prints a
 markdown table (docs/benchmarks.md, the study section); it builds the traces of one step on CPU.
 """
 
@@ -15,7 +15,7 @@ from .training import mixture_parts, seq_len_for
 
 
 def measure(task: str, batch: int, micro_tokens: int, seed: int = 0) -> dict:
-    from agent.models import codec
+    from tapehead.agent.models import codec
 
     (name, size, _), = mixture_parts(task)
     seq_len = seq_len_for(name, size)

@@ -1,6 +1,6 @@
 """``tapehead solve``, ``tapehead eval`` and ``tapehead train``: the task commands.
 
-Registered as plugins of ``agent.cli.main`` (entry points in pyproject.toml).
+Registered as plugins of ``tapehead.agent.cli.main`` (entry points in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from agent import models
-from agent.loops.episode import Limits
-from agent.loops.loop import run_episode
-from agent.tasks import get_task, task_names
+from tapehead.agent import models
+from tapehead.agent.loops.episode import Limits
+from tapehead.agent.loops.loop import run_episode
+from tapehead.agent.tasks import get_task, task_names
 
 out = Console()
 
@@ -140,13 +140,13 @@ def register_eval(sub) -> None:
                    help="--tensor-loop, one size: stop after SECONDS, keep the run in OUT/snapshot.pt.gz and exit 3; "
                    "the same command again resumes it")
     p.add_argument("--tensor-loop", action="store_true",
-                   help="tape on the device, no host sync per token (agent.loops.tensor); tape-only tasks")
+                   help="tape on the device, no host sync per token (tapehead.agent.loops.tensor); tape-only tasks")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_eval)
 
 
 def cmd_eval(args) -> int:
-    from agent.loops.snapshot import Suspended
+    from tapehead.agent.loops.snapshot import Suspended
 
     from . import report
     from .runner import evaluate

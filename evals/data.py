@@ -19,10 +19,10 @@ import random
 import numpy as np
 import torch
 
-from agent.loops.loop import run_episode
-from agent.models import codec as get_codec
-from agent.models import make_batch
-from agent.tasks import get_task
+from tapehead.agent.loops.loop import run_episode
+from tapehead.agent.models import codec as get_codec
+from tapehead.agent.models import make_batch
+from tapehead.agent.tasks import get_task
 
 PAD_TO = 64  # batch lengths are multiples of this (Mamba-2's chunk size)
 

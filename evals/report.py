@@ -102,7 +102,7 @@ def plot_suite(cells: list[dict], path: str) -> str:
 
 def suite_markdown(suite: dict) -> str:
     """Table 1 as markdown: tasks down, architectures across; best seed, every seed, and the paper's
-    cell (``evals.suite.PAPER``) where it has one. Then the multi-task policy against the per-task
+    cell (``tapehead.evals.suite.PAPER``) where it has one. Then the multi-task policy against the per-task
     Mamba-2 at every size, when the suite has both."""
     from .suite import MULTI_ARCH, PAPER
 

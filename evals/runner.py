@@ -2,7 +2,7 @@
 
 Scores (paper §3.1): the *answer* (the output stream equals the right result) and the whole
 *trajectory* (every token equals the teacher's trace, run through the same tools). Episodes run
-batched through ``agent.loops.batched`` (on the GPU with a CUDA-graph step, or on CPU); teacher
+batched through ``tapehead.agent.loops.batched`` (on the GPU with a CUDA-graph step, or on CPU); teacher
 traces for the trajectory score are built in worker processes meanwhile.
 
 Writes one results file (``results.json``: every instance, the summary per size, the command and
@@ -22,12 +22,12 @@ import sys
 import time
 from pathlib import Path
 
-from agent import models
-from agent.loops.batched import run_batched
-from agent.loops.episode import Limits
-from agent.loops.loop import run_episode
-from agent.loops.snapshot import Suspend, Suspended
-from agent.tasks import get_task
+from tapehead.agent import models
+from tapehead.agent.loops.batched import run_batched
+from tapehead.agent.loops.episode import Limits
+from tapehead.agent.loops.loop import run_episode
+from tapehead.agent.loops.snapshot import Suspend, Suspended
+from tapehead.agent.tasks import get_task
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
 
@@ -64,12 +64,12 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
              progress: bool = True, command: str = "", compile_cpu: bool = False, tensor_loop: bool = False,
              fuse: str = "off", suspend_after: float | None = None, stop_below: float = 0.0) -> dict:
     """Returns the results dict (also written to ``out_dir/results.json`` when given). ``tensor_loop``:
-    run tape-only tasks (no ``call_tools``) through ``agent.loops.tensor`` (tape on the device, no
+    run tape-only tasks (no ``call_tools``) through ``tapehead.agent.loops.tensor`` (tape on the device, no
     host sync per token; the same trajectories); tasks with call tools still use ``run_batched``.
     ``compile_cpu``: fuse the CPU decode step of ``run_batched`` with torch.compile; ``fuse``: the
-    tensor loop's ``compile`` mode (off, rules, all, all-kernels: ``agent.loops.tensor``).
+    tensor loop's ``compile`` mode (off, rules, all, all-kernels: ``tapehead.agent.loops.tensor``).
     ``suspend_after`` (tensor loop, one size, one batch): stop after that many seconds, keep the run
-    in ``out_dir/snapshot.pt.gz`` and raise ``agent.loops.snapshot.Suspended``; the same call again
+    in ``out_dir/snapshot.pt.gz`` and raise ``tapehead.agent.loops.snapshot.Suspended``; the same call again
     resumes it; ``out_dir/calls.json`` keeps each call's part of the run (device, steps, seconds),
     and ``results["calls"]`` has them all once it finishes. ``stop_below`` > 0: once a size scores below it on both answers and trajectories, the
     larger sizes are not run; they are listed in ``results["not_run"]`` (never reported as scores)."""
@@ -119,7 +119,7 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
             t0 = time.perf_counter()
             on_step = (lambda d, tot: bar.update(job, completed=d)) if bar else None
             if tensor_loop and not getattr(task, "call_tools", None):
-                from agent.loops.tensor import run_tensor_batched
+                from tapehead.agent.loops.tensor import run_tensor_batched
 
                 suspend = None if suspend_after is None else Suspend(str(out / "snapshot.pt.gz"), suspend_after)
                 try:

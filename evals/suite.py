@@ -81,7 +81,7 @@ def run_suite(out_dir: str, *, tasks: list[str], archs: list[str], seeds: list[i
     """Runs the missing cells (none with ``report_only``), then writes suite.json, the table and
     the plots from every finished cell. ``multitask``: also one Mamba-2 per seed trained on the
     mixture of the study's ``MULTITASK`` tasks, evaluated on each of them as architecture
-    ``mamba2-multi``. ``stop_below``: ``evals.runner.evaluate``'s (sizes past a failure not run).
+    ``mamba2-multi``. ``stop_below``: ``tapehead.evals.runner.evaluate``'s (sizes past a failure not run).
     ``train_size``: train the per-task cells on sizes up to this instead of the task's (paper App.
     D.6 trains multiplication on up to 5, 10 or 20 digits); such a cell is architecture
     ``ARCH-nN`` (``mamba2-n20``), kept beside the study's own."""

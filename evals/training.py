@@ -1,6 +1,6 @@
 """Train one policy on one task's teacher traces, or on a mixture of tasks: the function behind
 ``tapehead train`` and the study suite (``evals/suite.py``). Fresh instances every step
-(``evals/data.py``), the trainer of ``model/training/train.py`` reached through ``agent.models``.
+(``evals/data.py``), the trainer of ``model/training/train.py`` reached through ``tapehead.agent.models``.
 
 A task name ``a+b+c`` trains one policy on the equal-weight mixture of those tasks, each up to its
 own training size (``MixtureSource``): the multi-task policy.
@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import sys
 
-from agent import models
-from agent.tasks import get_task
+from tapehead.agent import models
+from tapehead.agent.tasks import get_task
 
 from .data import MixtureSource, Prefetched, TraceSource
 

@@ -11,11 +11,11 @@ from .protocol import DecodingModel
 
 def build_model(config: ModelConfig, device=None, dtype=None) -> DecodingModel:
     if config.arch == "mamba2":
-        from model.networks.mamba2_lm import Mamba2LM as cls
+        from tapehead.model.networks.mamba2_lm import Mamba2LM as cls
     elif config.arch == "transformer":
-        from model.networks.transformer import TransformerLM as cls
+        from tapehead.model.networks.transformer import TransformerLM as cls
     elif config.arch in ("lstm", "gru"):
-        from model.networks.rnn import RNNLM as cls
+        from tapehead.model.networks.rnn import RNNLM as cls
     else:  # ModelConfig already validates; kept for configs built by hand
         raise ValueError(f"unknown architecture {config.arch!r}")
     return cls(config, device=device, dtype=dtype)

@@ -18,4 +18,4 @@ def test_written_entry_points_match_the_installed_ones(tmp_path):
     installed = {(e.group, e.name, e.value) for e in md.distribution("tapehead").entry_points
                  if e.group.startswith("tapehead.")}
     assert {w for w in written if w[0].startswith("tapehead.")} == installed
-    assert ("tapehead.tasks", "mult1-reread", "evals.tasks.multiplication:TASK_N1_REREAD") in written
+    assert ("tapehead.tasks", "mult1-reread", "tapehead.evals.tasks.multiplication:TASK_N1_REREAD") in written

@@ -1,4 +1,4 @@
-"""Benchmark of the workspace tools: ``python -m tools.bench_workspace [--package torch] [--runs 10]``.
+"""Benchmark of the workspace tools: ``python -m tapehead.tools.bench_workspace [--package torch] [--runs 10]``.
 
 Convention: measures on a real, large Python tree -- the ``.py`` files of an installed package (torch
 by default, else sympy), copied into a plain temporary directory -- through the same objects the
@@ -21,10 +21,10 @@ import sys
 import tempfile
 import time
 
-from tools.code.symbols import SymbolIndex
-from tools.code.workspace_tools import tools_by_name
-from tools.sandbox.sandbox import Limits, Sandbox
-from tools.workspace.workspace import Workspace
+from tapehead.tools.code.symbols import SymbolIndex
+from tapehead.tools.code.workspace_tools import tools_by_name
+from tapehead.tools.sandbox.sandbox import Limits, Sandbox
+from tapehead.tools.workspace.workspace import Workspace
 
 
 def copy_sources(package: str, dest: str) -> tuple[int, int]:

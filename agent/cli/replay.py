@@ -21,9 +21,9 @@ def register_replay(sub) -> None:
 
 
 def cmd_replay(args) -> int:
-    from agent import models
-    from agent.replay import replay
-    from agent.trace.trajectory import Trajectory
+    from tapehead.agent import models
+    from tapehead.agent.replay import replay
+    from tapehead.agent.trace.trajectory import Trajectory
 
     if args.trace and not args.json:
         rec = Trajectory.load(args.file)

@@ -14,7 +14,7 @@ import os
 import sys
 import time
 
-from agent.graph import events as ev
+from tapehead.agent.graph import events as ev
 
 from .common import db_option, err, out
 
@@ -73,8 +73,8 @@ def _approver(args):
 
 
 def cmd_run(args) -> int:
-    from agent.agent import Agent
-    from agent.graph.sessions import default_db, home
+    from tapehead.agent.agent import Agent
+    from tapehead.agent.graph.sessions import default_db, home
     from .main import UserError
 
     if args.threads:
@@ -114,7 +114,7 @@ def cmd_run(args) -> int:
             raise UserError("give --input (or --input-file), or --resume ID")
         agent = Agent(task=args.task, policy=args.policy, workspace=args.workspace, approver=approver,
                       limits=_limits(args), db=db, device=args.device, compile=args.compile, **kw)
-        from agent.agent import new_thread_id
+        from tapehead.agent.agent import new_thread_id
 
         thread = args.thread or new_thread_id()
         out_path = args.out or str(home() / "trajectories" / f"{thread}.json")

@@ -12,7 +12,7 @@ import os
 
 from rich.console import Console
 
-from agent.loops import limits as lim
+from tapehead.agent.loops import limits as lim
 
 from .common import db_option, err, out, short
 
@@ -37,7 +37,7 @@ def register_sessions(sub) -> None:
 
 
 def cmd_sessions(args) -> int:
-    from agent.graph.sessions import SessionIndex, default_db, open_saver
+    from tapehead.agent.graph.sessions import SessionIndex, default_db, open_saver
 
     db = args.db or default_db()
     if not os.path.exists(db):
@@ -81,11 +81,11 @@ def cmd_sessions(args) -> int:
 
 
 def _show(args, saver, index) -> int:
-    from agent import models
-    from agent.agent import trajectory_of
-    from agent.graph.build import GraphContext, build_graph
-    from agent.graph.runtime import RuntimeCache
-    from agent.graph.toolset import Toolset
+    from tapehead.agent import models
+    from tapehead.agent.agent import trajectory_of
+    from tapehead.agent.graph.build import GraphContext, build_graph
+    from tapehead.agent.graph.runtime import RuntimeCache
+    from tapehead.agent.graph.toolset import Toolset
 
     tid = index.find(args.id)
     row = index.get(tid)

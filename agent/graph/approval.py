@@ -1,6 +1,6 @@
 """Approval of side-effecting tool calls: a mode per tool category, answered through ``interrupt()``.
 
-Convention: categories are ``tools.base.CATEGORIES`` minus ``memory`` (memory tools run inside the
+Convention: categories are ``tapehead.tools.base.CATEGORIES`` minus ``memory`` (memory tools run inside the
 policy step and are never asked about). Each category is in one of two modes:
 
 - ``confirm``: the tool node calls LangGraph's ``interrupt(request)`` before running the call; the

@@ -1,9 +1,9 @@
-"""Benchmark: the LangGraph agent's overhead against the bare loop (``python -m agent.graph.bench``).
+"""Benchmark: the LangGraph agent's overhead against the bare loop (``python -m tapehead.agent.graph.bench``).
 
 Three measurements, printed as one JSON object (figures go to docs/benchmarks.md):
 
 1. ``model``: an addition of two ``--digits``-digit numbers with the shipped policy on CPU: the
-   bare loop (``agent.loops.loop.run_episode``) against the graph (``Agent.solve``: SQLite sessions, a
+   bare loop (``tapehead.agent.loops.loop.run_episode``) against the graph (``Agent.solve``: SQLite sessions, a
    trajectory file rewritten after every step), both in this process with the time inside the
    network measured (``TimedPolicy``), so that the overhead is also given with the network's time
    removed -- on a shared machine the network's speed alone varies by tens of percent between runs;
@@ -69,12 +69,12 @@ def bench_model(a: str, b: str, threads: int, tmp: str, step_tokens: int) -> dic
     machine; then ``tapehead run`` end to end."""
     import torch
 
-    from agent import models
-    from agent.agent import Agent
-    from agent.loops.loop import run_episode
-    from agent.policies.source import default_policy_path
-    from agent.tasks import get_task
-    from agent.trace.trajectory import Trajectory
+    from tapehead.agent import models
+    from tapehead.agent.agent import Agent
+    from tapehead.agent.loops.loop import run_episode
+    from tapehead.agent.policies.source import default_policy_path
+    from tapehead.agent.tasks import get_task
+    from tapehead.agent.trace.trajectory import Trajectory
 
     torch.set_num_threads(threads)
     task = get_task("addition")
@@ -120,11 +120,11 @@ def bench_model(a: str, b: str, threads: int, tmp: str, step_tokens: int) -> dic
 
 
 def bench_steps(a: str, b: str, tmp: str, step_sizes: list[int], repeat: int = 3) -> dict:
-    from agent import models
-    from agent.agent import Agent
-    from agent.loops.loop import run_episode
-    from agent.policies.policy import ScriptedPolicy
-    from agent.tasks import get_task
+    from tapehead.agent import models
+    from tapehead.agent.agent import Agent
+    from tapehead.agent.loops.loop import run_episode
+    from tapehead.agent.policies.policy import ScriptedPolicy
+    from tapehead.agent.tasks import get_task
 
     codec, task = models.codec(), get_task("addition")
     text = task.parse(f"{a}+{b}")
@@ -151,15 +151,15 @@ def bench_steps(a: str, b: str, tmp: str, step_sizes: list[int], repeat: int = 3
 
 
 def bench_tool_steps(n: int, tmp: str) -> dict:
-    from tools.code.workspace_tools import tools_by_name
-    from tools.workspace.workspace import Workspace
+    from tapehead.tools.code.workspace_tools import tools_by_name
+    from tapehead.tools.workspace.workspace import Workspace
 
-    from agent import models
-    from agent.agent import Agent
-    from agent.loops.loop import run_episode
-    from agent.policies.replay_policy import ReplayPolicy
-    from agent.trace.calls import parse_args
-    from agent.trace.markup import parse_markup
+    from tapehead.agent import models
+    from tapehead.agent.agent import Agent
+    from tapehead.agent.loops.loop import run_episode
+    from tapehead.agent.policies.replay_policy import ReplayPolicy
+    from tapehead.agent.trace.calls import parse_args
+    from tapehead.agent.trace.markup import parse_markup
     from .toolset import Toolset
 
     codec = models.codec()
@@ -188,7 +188,7 @@ def bench_tool_steps(n: int, tmp: str) -> dict:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m agent.graph.bench", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m tapehead.agent.graph.bench", description=__doc__.split("\n")[0])
     p.add_argument("--digits", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)

@@ -24,11 +24,11 @@ from typing import Callable, Literal
 
 from langgraph.graph import END, START, StateGraph
 
-from agent.loops import limits as lim
-from agent.loops.episode import Limits
-from agent.trace.codec import Codec
-from agent.trace.trajectory import Trajectory
-from agent.trace.trajectory_file import write_trajectory
+from tapehead.agent.loops import limits as lim
+from tapehead.agent.loops.episode import Limits
+from tapehead.agent.trace.codec import Codec
+from tapehead.agent.trace.trajectory import Trajectory
+from tapehead.agent.trace.trajectory_file import write_trajectory
 from .policy_step import policy_node
 from .runtime import RuntimeCache
 from .state import AgentState

@@ -1,6 +1,6 @@
 """tapehead's tools as LangChain tools, for use in any LangChain / LangGraph agent.
 
-Convention: ``as_langchain_tool(tool)`` wraps one ``tools.base.Tool`` as a
+Convention: ``as_langchain_tool(tool)`` wraps one ``tapehead.tools.base.Tool`` as a
 ``langchain_core.tools.StructuredTool`` built from its ``ToolSpec``: same name, the one-line doc as
 description, a pydantic argument schema from the typed arguments (required ones required, the
 others optional with their defaults), and the observation's text as the result. Tools never raise

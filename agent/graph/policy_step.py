@@ -24,8 +24,8 @@ import time
 
 from langgraph.config import get_stream_writer
 
-from agent.loops import limits as lim
-from agent.trace.calls import CallError, parse_args
+from tapehead.agent.loops import limits as lim
+from tapehead.agent.trace.calls import CallError, parse_args
 from . import events as ev
 
 

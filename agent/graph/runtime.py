@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Callable
 
-from agent.loops.episode import Episode
-from agent.policies.policy import ModelPolicy
-from agent.trace.codec import Codec, Kind
+from tapehead.agent.loops.episode import Episode
+from tapehead.agent.policies.policy import ModelPolicy
+from tapehead.agent.trace.codec import Codec, Kind
 from .state import tokens_of
 
 

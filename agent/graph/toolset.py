@@ -4,7 +4,7 @@ Convention (DESIGN.md, "Tools"; ``tools/base.py`` categories): a tool whose cate
 ``edit``, ``exec`` or ``git`` is an action -- its calls leave the policy step and run in the
 graph's tool node, where approval may interrupt; a ``memory`` tool (the search memory; the pointer
 tape is built into every episode) runs inside the policy step, through ``Episode.call_tools``.
-Both kinds are ``tools.base.Tool`` objects and take the call format of ``agent/trace/calls.py``.
+Both kinds are ``tapehead.tools.base.Tool`` objects and take the call format of ``agent/trace/calls.py``.
 
 A toolset made for a workspace (``Toolset.for_workspace``) records the workspace's snapshot in the
 session, so a resumed run (even in a new process) reattaches to the same scratch copy when it still
@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from typing import Callable, Iterable
 
-from agent.trace.calls import parse_args
+from tapehead.agent.trace.calls import parse_args
 from .approval import SIDE_EFFECT_CATEGORIES
 
 
@@ -37,8 +37,8 @@ class Toolset:
     # --- construction ---------------------------------------------------------------------------------
     @classmethod
     def for_workspace(cls, directory: str, sandbox_limits=None) -> "Toolset":
-        from tools.code.workspace_tools import workspace_tools
-        from tools.workspace.workspace import Workspace
+        from tapehead.tools.code.workspace_tools import workspace_tools
+        from tapehead.tools.workspace.workspace import Workspace
 
         ws = Workspace.create(directory)
         return cls(workspace_tools(ws, sandbox_limits), workspace=ws, note=f"scratch copy of {ws.source}")
@@ -47,9 +47,9 @@ class Toolset:
     def reattach(cls, snap: dict, sandbox_limits=None) -> "Toolset":
         """The toolset of a recorded workspace (``Workspace.snapshot()``): the same scratch copy if
         it is still there, else a fresh copy of its source."""
-        from tools.code.workspace_tools import workspace_tools
-        from tools.workspace.gitcmd import run_git
-        from tools.workspace.workspace import Workspace
+        from tapehead.tools.code.workspace_tools import workspace_tools
+        from tapehead.tools.workspace.gitcmd import run_git
+        from tapehead.tools.workspace.workspace import Workspace
 
         tree = os.path.join(snap["scratch"], "tree")
         if os.path.isdir(tree) and not snap.get("closed"):

@@ -16,8 +16,8 @@ import time
 from collections import deque
 from typing import Callable, Sequence
 
-from agent.trace.codec import Codec
-from agent.trace.trajectory import Trajectory
+from tapehead.agent.trace.codec import Codec
+from tapehead.agent.trace.trajectory import Trajectory
 from .episode import Episode, Limits
 
 
@@ -25,7 +25,7 @@ def run_batched(decoder_factory: Callable[[int], object], codec: Codec, texts: S
                 limits: Limits | None = None, batch_size: int = 64, policy_name: str = "",
                 on_step: Callable[[int, int], None] | None = None,
                 call_tools: dict | Callable | None = None) -> list[Trajectory]:
-    """``decoder_factory(batch)`` returns a ``model.decoder.BatchDecoder``-like object (``prefill``,
+    """``decoder_factory(batch)`` returns a ``tapehead.model.decoder.BatchDecoder``-like object (``prefill``,
     ``step``). ``on_step(done, total)`` reports finished episodes (progress bars); it is also called
     every 4,096 lockstep steps, so a long episode (10,000 digits: ~350k steps) shows life."""
     import torch

@@ -27,10 +27,10 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from tools.memory.pointer_tape import PointerTape
+from tapehead.tools.memory.pointer_tape import PointerTape
 
-from agent.trace.codec import Codec, Kind
-from agent.trace.trajectory import Trajectory
+from tapehead.agent.trace.codec import Codec, Kind
+from tapehead.agent.trace.trajectory import Trajectory
 
 
 @dataclass

@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from agent.policies.policy import Policy
-from agent.trace.codec import Codec
-from agent.trace.trajectory import Trajectory
+from tapehead.agent.policies.policy import Policy
+from tapehead.agent.trace.codec import Codec
+from tapehead.agent.trace.trajectory import Trajectory
 from .episode import Episode, Limits
 
 

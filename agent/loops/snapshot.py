@@ -1,4 +1,4 @@
-"""Suspend and resume a long ``agent.loops.tensor`` run: one gzip file holds everything it needs.
+"""Suspend and resume a long ``tapehead.agent.loops.tensor`` run: one gzip file holds everything it needs.
 
 A 100,000-digit addition is ~3.6M lockstep steps, more than one 10-minute GPU call. ``Suspend``
 tells the loop to stop at its first host sync after ``after_s`` seconds and write the run to

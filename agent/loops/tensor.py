@@ -24,7 +24,7 @@ path, mamba-ssm's Triton kernels on CUDA); ``"all"`` fuses the rules and the net
 reference step together (``models.reference_path``); ``"all-kernels"`` traces the network with its
 Triton kernels. The big buffers (tokens, memory) stay outside the compiled part either way: they are
 read and written with one eager kernel each, so they can grow without a recompile and are never
-copied. ``evals.bench_loops`` measures the variants (docs/benchmarks.md).
+copied. ``tapehead.evals.bench_loops`` measures the variants (docs/benchmarks.md).
 
 Tape-only protocol. Multi-token tools are not implemented: ``call_tools`` raises ``ValueError``
 (use ``run_batched``). A row whose policy writes ``[CALL]`` stops here and is re-run, from its
@@ -39,8 +39,8 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from agent.trace.codec import Codec
-from agent.trace.trajectory import Trajectory
+from tapehead.agent.trace.codec import Codec
+from tapehead.agent.trace.trajectory import Trajectory
 from . import snapshot as loop_snapshot
 from .episode import Limits
 from .snapshot import Suspend, Suspended
@@ -61,10 +61,10 @@ def run_tensor_batched(model, codec: Codec, texts: Sequence[str], *, task: str =
     results as ``run_batched`` (``on_step(done, total)`` is called at each host sync). ``suspend``
     (one batch of equal-length prompts only): stop after ``suspend.after_s`` seconds, keep the run in
     ``suspend.path`` and raise ``Suspended``; a run of the same problems resumes from that file
-    (``agent.loops.snapshot``)."""
+    (``tapehead.agent.loops.snapshot``)."""
     import torch
 
-    from agent import models
+    from tapehead.agent import models
     from .batched import run_batched
 
     if call_tools:
@@ -117,7 +117,7 @@ def _run_chunk(model, codec: Codec, prompts: list[list[int]], limits: Limits, de
     """One group of equal-length prompts to the end; per row (tokens, exit code, counts, seconds)."""
     import torch
 
-    from agent import models
+    from tapehead.agent import models
 
     B, P, H, V = len(prompts), len(prompts[0]), codec.heads, codec.vocab.size
     max_tokens = limits.max_tokens

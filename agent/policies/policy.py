@@ -62,7 +62,7 @@ class ScriptedPolicy:
 
 
 class ModelPolicy:
-    """Greedy decoding of a ``model.protocol.DecodingModel`` on one episode (batch 1).
+    """Greedy decoding of a ``tapehead.model.protocol.DecodingModel`` on one episode (batch 1).
 
     ``vocab_size`` limits the argmax to real tokens (the embedding is padded). Torch is imported by
     the model, not here, so the agent package imports without torch."""

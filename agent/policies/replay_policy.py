@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from agent.trace.codec import Kind
+from tapehead.agent.trace.codec import Kind
 
 
 class ReplayPolicy:

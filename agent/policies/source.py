@@ -3,11 +3,12 @@
 Convention: every policy is behind ``agent/policies/policy.py``'s protocol; a spec names one so that a
 session can rebuild it in another process:
 
-- a checkpoint path (without suffix; ``model/`` via ``agent.models.load``): a ``ModelPolicy`` per
+- a checkpoint path (without suffix; ``model/`` via ``tapehead.agent.models.load``): a ``ModelPolicy`` per
   thread over one loaded network;
 - ``None`` / ``"default"``: the task's shipped checkpoint (``task.default_policy``, a path relative
-  to the root of the installed packages -- resolved next to the task's own package, since the agent
-  may not import ``evals``; or ``task.policy_path()`` when the task has one);
+  to the folder of the task's top-level package -- ``tapehead/``, which holds ``evals/`` -- resolved
+  next to the task's own module, since the agent may not import ``evals``; or
+  ``task.policy_path()`` when the task has one);
 - ``"teacher"``: the task's hard-coded teacher (``task.teacher(codec)``);
 - ``"script:FILE"``: the written tokens of a trajectory file, a JSON list of token ids,
   ``{"tokens": [...]}``, or a text file in ``agent/trace/markup.py`` markup, replayed by
@@ -40,7 +41,7 @@ class PolicySource:
     @classmethod
     def resolve(cls, spec: str | None, task=None, *, device: str = "cpu", compile: bool = False) -> "PolicySource":
         """``compile``: fuse a network's CPU decode step with ``torch.compile`` (``ModelPolicy``)."""
-        from agent import models
+        from tapehead.agent import models
 
         if spec in (None, "", "default"):
             if task is None:
@@ -82,20 +83,21 @@ def default_policy_path(task) -> str:
     if file is None:
         return rel
     parts = type(task).__module__.split(".")
-    root = Path(file).resolve().parents[len(parts) - 1]  # evals/tasks/addition.py -> the root above evals/
+    # tapehead.evals.tasks.addition: .../evals/tasks/addition.py -> the folder of tapehead (holding evals/)
+    root = Path(file).resolve().parents[max(len(parts) - 2, 0)]
     return str(root / rel)
 
 
 def load_script(path: str) -> tuple[list[int], int | None]:
     """Token ids of a script file and its prompt length when known (see the module docstring)."""
-    from agent import models
+    from tapehead.agent import models
 
     with open(os.path.expanduser(path)) as f:
         text = f.read()
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
-        from agent.trace.markup import parse_markup
+        from tapehead.agent.trace.markup import parse_markup
 
         return parse_markup(models.codec(), text), None
     prompt_len = None

@@ -40,7 +40,7 @@ def format_call(name: str, args: dict | None = None) -> str:
 
 
 def parse_args(spec, text: str) -> dict[str, Any]:
-    """Arguments of a call to the tool described by ``spec`` (a ``tools.base.ToolSpec``)."""
+    """Arguments of a call to the tool described by ``spec`` (a ``tapehead.tools.base.ToolSpec``)."""
     stripped = text.strip()
     if not stripped:
         args: dict[str, Any] = {}

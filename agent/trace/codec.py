@@ -73,7 +73,7 @@ class Segment:
 
 
 class Codec:
-    """Token ids <-> kinds, tape symbols, tool calls and text. ``vocab`` is ``model.vocab.Vocab`` or
+    """Token ids <-> kinds, tape symbols, tool calls and text. ``vocab`` is ``tapehead.model.vocab.Vocab`` or
     any object with the same ``id``/``name``/``specials``/``size``/``padded_size``/``heads``."""
 
     def __init__(self, vocab):

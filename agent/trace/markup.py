@@ -10,7 +10,7 @@ bracketed word that is not a special token is plain text. Used to write scripted
 Observation spans in a script are skipped when the script is replayed (the tools answer), so
 ``[OBS][/OBS]`` is only a placeholder; ``ScriptedPolicy`` skips as many tokens as were fed, so a
 script for a run whose observations are known in advance should hold them verbatim, and one whose
-observations vary should be replayed with ``agent.replay.ReplayPolicy`` instead.
+observations vary should be replayed with ``tapehead.agent.policies.replay_policy.ReplayPolicy`` instead.
 """
 
 from __future__ import annotations

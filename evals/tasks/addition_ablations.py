@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 
-from tools.memory.pointer_tape import PointerTape
+from tapehead.tools.memory.pointer_tape import PointerTape
 
 from .addition import Addition, _add_strings
 from .addition import _program as addition_program

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import re
 
-from agent.tasks import Instance
+from tapehead.agent.tasks import Instance
 
 MAX_LABEL = 999  # labels of at most 3 digits: the teachers hold one label in O(1) state
 _DISK = re.compile(r"\((\d+)\)")

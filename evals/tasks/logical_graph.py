@@ -47,9 +47,9 @@ import keyword
 import random
 import re
 
-from agent.tasks import Instance
+from tapehead.agent.tasks import Instance
 
-from tools.memory.search_memory import search_tools
+from tapehead.tools.memory.search_memory import search_tools
 from .call_program import CallProgramPolicy, call
 
 _NAME = r"[A-Za-z_]\w*"

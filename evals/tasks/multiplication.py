@@ -54,7 +54,7 @@ from __future__ import annotations
 import random
 import re
 
-from agent.tasks import Instance
+from tapehead.agent.tasks import Instance
 
 from .program import ProgramPolicy
 

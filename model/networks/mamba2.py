@@ -22,7 +22,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from model import kernels as _kernels
+from tapehead.model import kernels as _kernels
 from .ssd import ssd_chunked
 
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from model import kernels as _kernels
-from model.config import ModelConfig
-from model.protocol import DecodingModel, DecodingState
+from tapehead.model import kernels as _kernels
+from tapehead.model.config import ModelConfig
+from tapehead.model.protocol import DecodingModel, DecodingState
 from .mamba2 import Mamba2Mixer, f32, rms_norm
 
 

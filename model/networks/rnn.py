@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from model.config import ModelConfig
-from model.protocol import DecodingModel, DecodingState
+from tapehead.model.config import ModelConfig
+from tapehead.model.protocol import DecodingModel, DecodingState
 
 
 @dataclass

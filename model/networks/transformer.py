@@ -31,8 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.config import ModelConfig
-from model.protocol import DecodingModel, DecodingState
+from tapehead.model.config import ModelConfig
+from tapehead.model.protocol import DecodingModel, DecodingState
 
 
 @dataclass

@@ -49,7 +49,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from model.checkpoint import _unwrap, save_checkpoint
+from tapehead.model.checkpoint import _unwrap, save_checkpoint
 from .distributed import setup_distributed
 from .progress import Reporter
 from .train_state import LAST, gather_rng, load_train_state, save_train_state, train_state_paths  # noqa: F401

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from model.checkpoint import (
+from tapehead.model.checkpoint import (
     CheckpointError,
     _read_json,
     checkpoint_paths,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 
-from agent.loops.loop import run_episode
-from agent.models import codec
-from agent.tasks import get_task
-from agent.trace.markup import parse_markup
+from tapehead.agent.loops.loop import run_episode
+from tapehead.agent.models import codec
+from tapehead.agent.tasks import get_task
+from tapehead.agent.trace.markup import parse_markup
 
 C = codec()
 ADD = get_task("addition")
@@ -25,7 +25,7 @@ def script(markup: str) -> list[int]:
 def scripted(markup: str):
     """A scripted policy writing ``markup``'s tokens; its ``[OBS][/OBS]`` placeholders are skipped
     whatever the tools answer (ReplayPolicy)."""
-    from agent.policies.replay_policy import ReplayPolicy
+    from tapehead.agent.policies.replay_policy import ReplayPolicy
 
     return ReplayPolicy(parse_markup(C, markup), C)
 

@@ -5,11 +5,11 @@ callback, the raw LangGraph API, and a paused session answered from another Agen
 import pytest
 from langgraph.types import Command
 
-from agent.agent import Agent
-from agent.graph import approval
-from agent.graph import events as ev
-from agent.graph.build import run_config
-from agent.graph.toolset import Toolset
+from tapehead.agent.agent import Agent
+from tapehead.agent.graph import approval
+from tapehead.agent.graph import events as ev
+from tapehead.agent.graph.build import run_config
+from tapehead.agent.graph.toolset import Toolset
 
 from graph_helpers import C, exists_in_scratch, scripted, source_dir
 

@@ -4,10 +4,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from agent import models  # noqa: E402
-from agent.loops.batched import run_batched  # noqa: E402
-from agent.loops.episode import Limits  # noqa: E402
-from agent.loops.loop import run_episode  # noqa: E402
+from tapehead.agent import models  # noqa: E402
+from tapehead.agent.loops.batched import run_batched  # noqa: E402
+from tapehead.agent.loops.episode import Limits  # noqa: E402
+from tapehead.agent.loops.loop import run_episode  # noqa: E402
 
 C = models.codec()
 

@@ -2,10 +2,10 @@
 
 import pytest
 
-from agent.loops.loop import run_episode
-from agent.models import codec as get_codec
-from agent.tasks import get_task
-from agent.trace.codec import Kind
+from tapehead.agent.loops.loop import run_episode
+from tapehead.agent.models import codec as get_codec
+from tapehead.agent.tasks import get_task
+from tapehead.agent.trace.codec import Kind
 
 C = get_codec()
 ADD = get_task("addition")

@@ -5,11 +5,11 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from agent.agent import Agent
-from agent.graph.state import tokens_of
-from agent.loops import limits as lim
-from agent.loops.episode import Episode, Limits
-from agent.policies.policy import ScriptedPolicy
+from tapehead.agent.agent import Agent
+from tapehead.agent.graph.state import tokens_of
+from tapehead.agent.loops import limits as lim
+from tapehead.agent.loops.episode import Episode, Limits
+from tapehead.agent.policies.policy import ScriptedPolicy
 
 from graph_helpers import C, script, source_dir
 

@@ -3,15 +3,15 @@ SqliteSaver, per-step checkpoints, events, limits, malformed calls, memory tools
 
 import os
 
-from agent.agent import Agent
-from agent.graph import events as ev
-from agent.graph.build import run_config
-from agent.loops import limits as lim
-from agent.loops.episode import Episode, Limits
-from agent.loops.loop import run_episode
-from agent.policies.policy import ScriptedPolicy
-from agent.trace.trajectory import Trajectory
-from tools.base import Arg, Tool, ToolSpec
+from tapehead.agent.agent import Agent
+from tapehead.agent.graph import events as ev
+from tapehead.agent.graph.build import run_config
+from tapehead.agent.loops import limits as lim
+from tapehead.agent.loops.episode import Episode, Limits
+from tapehead.agent.loops.loop import run_episode
+from tapehead.agent.policies.policy import ScriptedPolicy
+from tapehead.agent.trace.trajectory import Trajectory
+from tapehead.tools.base import Arg, Tool, ToolSpec
 
 from graph_helpers import ADD, C, checkpoint_sizes, script, scripted, teacher
 
@@ -162,8 +162,8 @@ def test_model_policy_through_graph_and_resume_by_prefill(tmp_path):
     import pytest
 
     torch = pytest.importorskip("torch")
-    from agent import models
-    from agent.policies.source import default_policy_path
+    from tapehead.agent import models
+    from tapehead.agent.policies.source import default_policy_path
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -195,7 +195,7 @@ def test_model_policy_through_graph_and_resume_by_prefill(tmp_path):
 def test_task_search_memory_runs_in_the_policy_step():
     import random
 
-    from agent.tasks import get_task
+    from tapehead.agent.tasks import get_task
 
     task = get_task("logical-graph")
     inst = task.sample(6, random.Random(3))

@@ -8,9 +8,9 @@ import subprocess
 import sys
 import time
 
-from agent.agent import Agent
-from agent.policies.policy import ScriptedPolicy
-from agent.trace.trajectory import Trajectory
+from tapehead.agent.agent import Agent
+from tapehead.agent.policies.policy import ScriptedPolicy
+from tapehead.agent.trace.trajectory import Trajectory
 
 from graph_helpers import ADD, C, teacher
 
@@ -19,9 +19,9 @@ B = "271828182845904523536028747135266249775724709369995957496696762772407663035
 
 CHILD = r"""
 import json, sys, time
-from agent.agent import Agent
-from agent.models import codec
-from agent.policies.policy import ScriptedPolicy
+from tapehead.agent.agent import Agent
+from tapehead.agent.models import codec
+from tapehead.agent.policies.policy import ScriptedPolicy
 
 class SlowScripted(ScriptedPolicy):  # the recorded trace at a model's pace, so the kill lands mid-run
     def propose(self):

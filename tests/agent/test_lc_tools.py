@@ -5,10 +5,10 @@ from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 
-from agent.graph.lc_tools import as_langchain_tool, langchain_tools
-from tools.code.workspace_tools import workspace_tools
-from tools.memory.pointer_tape import PointerTape
-from tools.workspace.workspace import Workspace
+from tapehead.agent.graph.lc_tools import as_langchain_tool, langchain_tools
+from tapehead.tools.code.workspace_tools import workspace_tools
+from tapehead.tools.memory.pointer_tape import PointerTape
+from tapehead.tools.workspace.workspace import Workspace
 
 from graph_helpers import source_dir
 

@@ -4,11 +4,11 @@ import random
 
 import pytest
 
-from agent.loops.episode import Limits
-from agent.loops.loop import run_episode
-from agent.models import codec as get_codec
-from agent.policies.policy import ScriptedPolicy
-from agent.tasks import get_task
+from tapehead.agent.loops.episode import Limits
+from tapehead.agent.loops.loop import run_episode
+from tapehead.agent.models import codec as get_codec
+from tapehead.agent.policies.policy import ScriptedPolicy
+from tapehead.agent.tasks import get_task
 
 C = get_codec()
 ADD = get_task("addition")
@@ -42,7 +42,7 @@ def test_observation_is_tool_given_never_sampled():
 def test_thoughts_and_outputs_enter_tape_commands_do_not():
     V = C.vocab
     script = [ord("a"), V.tape(1, "right"), C.ANS, ord("z"), V.tape(1, "init"), C.EOS]
-    from agent.loops.episode import Episode
+    from tapehead.agent.loops.episode import Episode
 
     ep = Episode(C, "q")
     for t in script:

@@ -8,10 +8,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from agent import models  # noqa: E402
-from agent.loops.episode import Limits  # noqa: E402
-from agent.loops.snapshot import Suspend, Suspended  # noqa: E402
-from agent.loops.tensor import run_tensor_batched  # noqa: E402
+from tapehead.agent import models  # noqa: E402
+from tapehead.agent.loops.episode import Limits  # noqa: E402
+from tapehead.agent.loops.snapshot import Suspend, Suspended  # noqa: E402
+from tapehead.agent.loops.tensor import run_tensor_batched  # noqa: E402
 
 C = models.codec()
 POLICY = Path(__file__).resolve().parents[2] / "evals" / "policies" / "addition"

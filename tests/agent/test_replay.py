@@ -3,10 +3,10 @@ workspace copy with the real sandbox); divergence is reported, timings are not c
 
 import json
 
-from agent.agent import Agent
-from agent.cli.main import main
-from agent.replay import normalize, replay
-from agent.trace.trajectory import Trajectory
+from tapehead.agent.agent import Agent
+from tapehead.agent.cli.main import main
+from tapehead.agent.replay import normalize, replay
+from tapehead.agent.trace.trajectory import Trajectory
 
 from graph_helpers import C, scripted, source_dir
 

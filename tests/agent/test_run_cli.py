@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from agent.cli.main import main
-from agent.trace.trajectory import FORMAT, VERSION, Trajectory
+from tapehead.agent.cli.main import main
+from tapehead.agent.trace.trajectory import FORMAT, VERSION, Trajectory
 
 from graph_helpers import source_dir
 
@@ -22,7 +22,7 @@ def home(monkeypatch, tmp_path):
 
 def test_entry_point_json_and_versioned_trajectory(tmp_path):
     out = tmp_path / "t.json"
-    p = subprocess.run([sys.executable, "-m", "agent.cli.main", "run", "--task", "addition", "--input", "12345+678",
+    p = subprocess.run([sys.executable, "-m", "tapehead", "run", "--task", "addition", "--input", "12345+678",
                         "--policy", "teacher", "--json", "--db", str(tmp_path / "s.sqlite"), "--out", str(out)],
                        capture_output=True, text=True, env={**os.environ, "TAPEHEAD_HOME": str(tmp_path / "h")})
     assert p.returncode == 0, p.stderr

@@ -4,9 +4,9 @@
 import json
 import os
 
-from agent.agent import Agent
-from agent.cli.main import main
-from agent.graph import sessions
+from tapehead.agent.agent import Agent
+from tapehead.agent.cli.main import main
+from tapehead.agent.graph import sessions
 
 from graph_helpers import scripted, source_dir
 

@@ -4,10 +4,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from agent import models  # noqa: E402
-from agent.loops.batched import run_batched  # noqa: E402
-from agent.loops.episode import Limits  # noqa: E402
-from agent.loops.tensor import run_tensor_batched  # noqa: E402
+from tapehead.agent import models  # noqa: E402
+from tapehead.agent.loops.batched import run_batched  # noqa: E402
+from tapehead.agent.loops.episode import Limits  # noqa: E402
+from tapehead.agent.loops.tensor import run_tensor_batched  # noqa: E402
 
 C = models.codec()
 FIELDS = ("task", "input", "prompt_len", "tokens", "answer", "exit", "counts", "policy", "meta")
@@ -31,7 +31,7 @@ TEXTS = ["12+34=", "99+1=", "5+7=", "0+0=", "31+42=", "64+64=", "7+8=", "70+11="
 @pytest.mark.parametrize("seed,sync_every", [(0, 1), (4, 7), (5, 64), (0, 300)])
 def test_tensor_loop_equals_run_batched(seed, sync_every, monkeypatch):
     # rows that write [CALL] are re-run by run_batched: these seeds keep nearly all rows on the tensor path
-    import agent.loops.tensor as tl
+    import tapehead.agent.loops.tensor as tl
 
     on_tensor_path = []
     chunk = tl._run_chunk

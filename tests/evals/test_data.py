@@ -5,10 +5,10 @@ import pytest
 
 pytest.importorskip("torch")
 
-from agent import models  # noqa: E402
-from agent.tasks import get_task  # noqa: E402
-from evals.data import PAD_TO, MixtureSource, TraceSource  # noqa: E402
-from evals.training import mixture_parts, seq_len_for  # noqa: E402
+from tapehead.agent import models  # noqa: E402
+from tapehead.agent.tasks import get_task  # noqa: E402
+from tapehead.evals.data import PAD_TO, MixtureSource, TraceSource  # noqa: E402
+from tapehead.evals.training import mixture_parts, seq_len_for  # noqa: E402
 
 C = models.codec()
 
@@ -83,7 +83,7 @@ def test_micro_batches_hold_the_same_rows_with_less_padding():
 def test_train_policy_with_worker_processes_and_a_mixture(tmp_path):
     """The path the GPU study takes: traces built by worker processes (``Prefetched``), a mixture,
     micro-batches, a shipped bf16 copy whose recipe names the mixture."""
-    from evals.training import train_policy
+    from tapehead.evals.training import train_policy
 
     cfg = dict(arch="mamba2", d_model=32, n_layer=1, d_state=8, headdim=8, chunk_size=16)
     summary = train_policy("addition+mult1", cfg, out_dir=str(tmp_path / "run"), steps=2, batch=4, seq_len=None,

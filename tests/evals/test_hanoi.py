@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from agent.loops.loop import run_episode
-from agent.models import codec as get_codec
-from agent.tasks import get_task
-from evals.tasks.hanoi import state_text
+from tapehead.agent.loops.loop import run_episode
+from tapehead.agent.models import codec as get_codec
+from tapehead.agent.tasks import get_task
+from tapehead.evals.tasks.hanoi import state_text
 
 C = get_codec()
 HANOI = get_task("hanoi")

@@ -5,10 +5,10 @@ import re
 
 import pytest
 
-from agent.loops.loop import run_episode
-from agent.models import codec as get_codec
-from agent.tasks import get_task
-from evals.tasks.hanoi_recursive import final_moves
+from tapehead.agent.loops.loop import run_episode
+from tapehead.agent.models import codec as get_codec
+from tapehead.agent.tasks import get_task
+from tapehead.evals.tasks.hanoi_recursive import final_moves
 
 C = get_codec()
 REC = get_task("hanoi-recursive")

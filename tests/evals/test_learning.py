@@ -13,11 +13,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from agent import models  # noqa: E402
-from agent.loops.episode import Limits  # noqa: E402
-from agent.loops.loop import run_episode  # noqa: E402
-from agent.tasks import get_task  # noqa: E402
-from evals.data import TraceSource  # noqa: E402
+from tapehead.agent import models  # noqa: E402
+from tapehead.agent.loops.episode import Limits  # noqa: E402
+from tapehead.agent.loops.loop import run_episode  # noqa: E402
+from tapehead.agent.tasks import get_task  # noqa: E402
+from tapehead.evals.data import TraceSource  # noqa: E402
 
 
 @pytest.mark.slow

@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from agent.loops.loop import run_episode
-from agent.models import codec as get_codec
-from agent.tasks import get_task
-from evals.tasks.logical_graph import parse_program
+from tapehead.agent.loops.loop import run_episode
+from tapehead.agent.models import codec as get_codec
+from tapehead.agent.tasks import get_task
+from tapehead.evals.tasks.logical_graph import parse_program
 
 C = get_codec()
 GRAPH = get_task("logical-graph")

@@ -4,9 +4,9 @@ import random
 
 import pytest
 
-from agent.loops.loop import run_episode
-from agent.models import codec as get_codec
-from agent.tasks import get_task
+from tapehead.agent.loops.loop import run_episode
+from tapehead.agent.models import codec as get_codec
+from tapehead.agent.tasks import get_task
 
 C = get_codec()
 MULT = get_task("mult")

@@ -9,10 +9,10 @@ import pytest
 
 pytest.importorskip("torch")
 
-from agent import models  # noqa: E402
-from agent.loops.loop import run_episode  # noqa: E402
-from agent.tasks import get_task  # noqa: E402
-from evals.runner import resolve_policy  # noqa: E402
+from tapehead.agent import models  # noqa: E402
+from tapehead.agent.loops.loop import run_episode  # noqa: E402
+from tapehead.agent.tasks import get_task  # noqa: E402
+from tapehead.evals.runner import resolve_policy  # noqa: E402
 
 TASK = get_task("addition")
 
@@ -51,7 +51,7 @@ def test_solves_hard_cases_at_30_digits(policy_model):
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "agent.cli.main", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "tapehead", *args], capture_output=True, text=True, timeout=300)
 
 
 def test_cli_solve_default_policy_json_and_trace():

@@ -12,10 +12,10 @@ import pytest
 
 pytest.importorskip("torch")
 
-from agent import models  # noqa: E402
-from agent.loops.loop import run_episode  # noqa: E402
-from agent.tasks import get_task  # noqa: E402
-from evals.runner import resolve_policy  # noqa: E402
+from tapehead.agent import models  # noqa: E402
+from tapehead.agent.loops.loop import run_episode  # noqa: E402
+from tapehead.agent.tasks import get_task  # noqa: E402
+from tapehead.evals.runner import resolve_policy  # noqa: E402
 
 C = models.codec()
 
@@ -60,7 +60,7 @@ def test_multitask_policy_is_one_network_for_four_tasks():
                                                  ("mult2", "98765x43", "4246895"),
                                                  ("mult", "31415926*27", "848230002")])
 def test_cli_solve_with_the_shipped_policy(task, problem, answer):
-    r = subprocess.run([sys.executable, "-m", "agent.cli.main", "solve", task, problem, "--json"],
+    r = subprocess.run([sys.executable, "-m", "tapehead", "solve", task, problem, "--json"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)

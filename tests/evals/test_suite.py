@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from evals.suite import ARCHS, reach, table1  # noqa: E402
+from tapehead.evals.suite import ARCHS, reach, table1  # noqa: E402
 
 
 def test_reach_is_table1s_m_and_p():
@@ -27,7 +27,7 @@ def test_table1_reports_every_seed_and_the_best():
 
 
 def test_report_sets_ours_beside_the_paper_and_multitask_beside_per_task():
-    from evals.report import multitask_markdown, suite_markdown
+    from tapehead.evals.report import multitask_markdown, suite_markdown
 
     def cell(arch, seed, accs):
         return {"task": "mult1", "arch": arch, "seed": seed, "train_size": 10,
@@ -45,8 +45,8 @@ def test_report_sets_ours_beside_the_paper_and_multitask_beside_per_task():
 
 
 def test_budgets_match_within_5_percent():
-    from model.config import ModelConfig
-    from model.factory import build_model
+    from tapehead.model.config import ModelConfig
+    from tapehead.model.factory import build_model
 
     counts = {k: build_model(ModelConfig(vocab_size=282, **v)).num_parameters() for k, v in ARCHS.items()}
     assert max(counts.values()) / min(counts.values()) < 1.05, counts
@@ -55,8 +55,8 @@ def test_budgets_match_within_5_percent():
 def test_evaluation_stops_at_the_first_failing_size_and_says_so(tmp_path):
     import torch
 
-    from agent import models
-    from evals.runner import evaluate
+    from tapehead.agent import models
+    from tapehead.evals.runner import evaluate
 
     torch.manual_seed(0)  # an untrained policy: 0% at every size
     models.save(str(tmp_path / "p"), models.build(models.model_config(d_model=32, n_layer=1, d_state=8, headdim=8)))
@@ -69,7 +69,7 @@ def test_evaluation_stops_at_the_first_failing_size_and_says_so(tmp_path):
                     max_tokens_factor=0.2)
     assert [s["size"] for s in full["summary"]] == [2, 3] and full["not_run"] == []
     # the same through `tapehead eval TASK --stop-below` (one task: every size unless asked)
-    cmd = [sys.executable, "-m", "agent.cli.main", "eval", "addition", "--policy", str(tmp_path / "p"), "--sizes", "2,3",
+    cmd = [sys.executable, "-m", "tapehead", "eval", "addition", "--policy", str(tmp_path / "p"), "--sizes", "2,3",
            "--n", "2", "--batch", "2", "--json"]
     for extra, ran, skipped in ((["--stop-below", "0.05"], [2], [3]), ([], [2, 3], [])):
         out = tmp_path / f"cli{len(extra)}"
@@ -80,7 +80,7 @@ def test_evaluation_stops_at_the_first_failing_size_and_says_so(tmp_path):
 
 @pytest.mark.slow
 def test_suite_trains_evaluates_and_resumes(tmp_path):
-    base = [sys.executable, "-m", "agent.cli.main", "eval", "suite", "paper", "--tasks", "addition", "--seeds", "0",
+    base = [sys.executable, "-m", "tapehead", "eval", "suite", "paper", "--tasks", "addition", "--seeds", "0",
             "--steps", "3", "--train-batch", "4", "--sizes", "2,3", "--n", "2", "--batch", "4", "--out", str(tmp_path),
             "--json"]
     cmd = base + ["--archs", "mamba2,gru", "--multitask", "--stop-below", "0"]
@@ -113,7 +113,7 @@ def test_suite_trains_evaluates_and_resumes(tmp_path):
 
 @pytest.mark.slow
 def test_suite_train_size_makes_its_own_cell_trained_on_the_longer_sizes(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "agent.cli.main", "eval", "suite", "paper", "--tasks", "addition",
+    r = subprocess.run([sys.executable, "-m", "tapehead", "eval", "suite", "paper", "--tasks", "addition",
                         "--archs", "mamba2", "--seeds", "0", "--steps", "2", "--train-batch", "4", "--sizes", "2",
                         "--n", "2", "--batch", "2", "--train-size", "7", "--lr", "3e-3", "--out", str(tmp_path),
                         "--json"], capture_output=True, text=True, timeout=600)

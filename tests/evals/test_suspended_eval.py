@@ -11,7 +11,7 @@ pytest.importorskip("torch")
 
 
 def _eval(out, *extra):
-    cmd = [sys.executable, "-m", "agent.cli.main", "eval", "addition", "--sizes", "60", "--n", "2", "--batch", "2",
+    cmd = [sys.executable, "-m", "tapehead", "eval", "addition", "--sizes", "60", "--n", "2", "--batch", "2",
            "--tensor-loop", "--json", "--out", str(out), *extra]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
 

@@ -7,10 +7,10 @@ cache stays bounded; the window and causality are what they claim; the factory b
 import pytest
 import torch
 
-from model.config import ModelConfig
-from model.factory import build_model
-from model.networks.rnn import RNNLM, RNNState
-from model.networks.transformer import TransformerLM, TransformerState
+from tapehead.model.config import ModelConfig
+from tapehead.model.factory import build_model
+from tapehead.model.networks.rnn import RNNLM, RNNState
+from tapehead.model.networks.transformer import TransformerLM, TransformerState
 
 B, T = 3, 37  # batch and a length that is a multiple of nothing convenient
 SMALL = dict(vocab_size=288, d_model=32, n_layer=2, n_head=4)

@@ -12,7 +12,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from model.checkpoint import (
+from tapehead.model.checkpoint import (
     CheckpointError,
     checkpoint_paths,
     load_checkpoint,
@@ -21,13 +21,13 @@ from model.checkpoint import (
     save_checkpoint,
     sha256_file,
 )
-from model.config import ModelConfig
-from model.factory import build_model
-from model.vocab import DEFAULT_VOCAB as VOCAB
-from model.vocab import Vocab
+from tapehead.model.config import ModelConfig
+from tapehead.model.factory import build_model
+from tapehead.model.vocab import DEFAULT_VOCAB as VOCAB
+from tapehead.model.vocab import Vocab
 
 ARCHS = [a for a, mod in [("gru", "rnn"), ("lstm", "rnn"), ("transformer", "transformer"), ("mamba2", "mamba2_lm")]
-         if importlib.util.find_spec(f"model.networks.{mod}") is not None]
+         if importlib.util.find_spec(f"tapehead.model.networks.{mod}") is not None]
 
 
 def tiny(arch: str = "gru", seed: int = 0, **kw):

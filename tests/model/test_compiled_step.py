@@ -5,9 +5,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from model.config import ModelConfig  # noqa: E402
-from model.decoder import BatchDecoder  # noqa: E402
-from model.factory import build_model  # noqa: E402
+from tapehead.model.config import ModelConfig  # noqa: E402
+from tapehead.model.decoder import BatchDecoder  # noqa: E402
+from tapehead.model.factory import build_model  # noqa: E402
 
 
 @pytest.mark.slow

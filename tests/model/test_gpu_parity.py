@@ -7,10 +7,10 @@ torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.gpu
 
-from model import kernels  # noqa: E402
-from model.config import ModelConfig  # noqa: E402
-from model.decoder import BatchDecoder  # noqa: E402
-from model.factory import build_model  # noqa: E402
+from tapehead.model import kernels  # noqa: E402
+from tapehead.model.config import ModelConfig  # noqa: E402
+from tapehead.model.decoder import BatchDecoder  # noqa: E402
+from tapehead.model.factory import build_model  # noqa: E402
 
 CFG = ModelConfig(vocab_size=282, d_model=256, n_layer=4, d_state=64, headdim=64, chunk_size=64)
 

@@ -6,9 +6,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from model import kernels  # noqa: E402
-from model.config import ModelConfig  # noqa: E402
-from model.factory import build_model  # noqa: E402
+from tapehead.model import kernels  # noqa: E402
+from tapehead.model.config import ModelConfig  # noqa: E402
+from tapehead.model.factory import build_model  # noqa: E402
 
 SMALL = ModelConfig(vocab_size=282, d_model=64, n_layer=2, d_state=16, headdim=16, chunk_size=8)
 

@@ -4,7 +4,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from model.networks.ssd import ssd_chunked, ssd_naive  # noqa: E402
+from tapehead.model.networks.ssd import ssd_chunked, ssd_naive  # noqa: E402
 
 
 def inputs(b, l, h, p, g, n, seed, grad=False):

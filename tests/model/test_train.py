@@ -15,13 +15,13 @@ import socket
 import pytest
 import torch
 
-from model.checkpoint import CheckpointError
-from model.config import ModelConfig
-from model.factory import build_model
-from model.training.train import Batch, DataSource, TrainConfig, evaluate, lr_at, masked_nll, param_groups, train
-from model.vocab import DEFAULT_VOCAB as VOCAB
+from tapehead.model.checkpoint import CheckpointError
+from tapehead.model.config import ModelConfig
+from tapehead.model.factory import build_model
+from tapehead.model.training.train import Batch, DataSource, TrainConfig, evaluate, lr_at, masked_nll, param_groups, train
+from tapehead.model.vocab import DEFAULT_VOCAB as VOCAB
 
-HAS_MAMBA2 = importlib.util.find_spec("model.networks.mamba2_lm") is not None
+HAS_MAMBA2 = importlib.util.find_spec("tapehead.model.networks.mamba2_lm") is not None
 
 
 class ReverseDigits:
@@ -226,7 +226,7 @@ def test_exact_resume_is_bit_identical(tmp_path):
     assert s3["val"]["loss"] == s1["val"]["loss"]
 
     # the checkpoint written at the end is a plain policy checkpoint with the training recipe
-    from model.checkpoint import load_checkpoint
+    from tapehead.model.checkpoint import load_checkpoint
 
     loaded, meta = load_checkpoint(tmp_path / "b" / "last", expected_vocab=VOCAB.to_json())
     assert meta["metrics"]["step"] == 12 and meta["recipe"]["data"]["task"] == "reverse digits"
@@ -242,7 +242,7 @@ def test_exact_resume_is_bit_identical(tmp_path):
 def test_resume_refuses_state_of_other_weights(tmp_path):
     out = str(tmp_path / "run")
     train(tiny(), ReverseDigits(), quiet(steps=2, out_dir=out), vocab_json=VOCAB.to_json())
-    from model.checkpoint import save_checkpoint
+    from tapehead.model.checkpoint import save_checkpoint
 
     save_checkpoint(tmp_path / "run" / "last", tiny(seed=3), vocab_json=VOCAB.to_json())  # weights replaced
     with pytest.raises(CheckpointError, match="other weights"):

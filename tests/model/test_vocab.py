@@ -2,7 +2,7 @@
 
 import pytest
 
-from model.vocab import NUM_BYTES, Vocab
+from tapehead.model.vocab import NUM_BYTES, Vocab
 
 
 def test_ids_and_names():

@@ -6,8 +6,8 @@ import json
 import pytest
 from workspace_helpers import user_repo, ws  # noqa: F401
 
-from tools.base import CATEGORIES, Observation, Tool
-from tools.code.workspace_tools import workspace_tools
+from tapehead.tools.base import CATEGORIES, Observation, Tool
+from tapehead.tools.code.workspace_tools import workspace_tools
 
 NAMES = ["list_files", "read_file", "grep", "outline", "find_definition", "find_calls", "replace_text",
          "replace_lines", "create_file", "run", "run_python", "git_status", "git_diff", "git_reset"]

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tools.workspace.paths import PathRefused, resolve
+from tapehead.tools.workspace.paths import PathRefused, resolve
 
 
 @pytest.fixture

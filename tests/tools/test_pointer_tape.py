@@ -2,7 +2,7 @@
 
 import json
 
-from tools.memory.pointer_tape import END, PointerTape
+from tapehead.tools.memory.pointer_tape import END, PointerTape
 
 
 def test_heads_start_on_first_input_symbol_and_read_one_symbol():

@@ -14,9 +14,9 @@ import secrets
 import pytest
 from workspace_helpers import HOSTILE_LIMITS, make_user_repo, tools, tree_digest, user_repo, ws  # noqa: F401
 
-from tools.code.workspace_tools import tools_by_name
-from tools.sandbox.sandbox import Limits, Sandbox
-from tools.workspace.workspace import Workspace
+from tapehead.tools.code.workspace_tools import tools_by_name
+from tapehead.tools.sandbox.sandbox import Limits, Sandbox
+from tapehead.tools.workspace.workspace import Workspace
 
 TOKEN = secrets.token_hex(6)
 
@@ -279,7 +279,7 @@ def test_unprivileged_launcher_path():
     import tempfile
     from pathlib import Path
 
-    from tools.sandbox.sandbox import CHILD
+    from tapehead.tools.sandbox.sandbox import CHILD
 
     py = shutil.which("python3", path="/usr/bin:/bin")
     if os.geteuid() != 0 or py is None or not os.access(CHILD, os.R_OK):

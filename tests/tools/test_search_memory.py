@@ -3,9 +3,9 @@ order, later thoughts found, bad calls answered, never raised."""
 
 import json
 
-from tools.base import Observation, Tool
-from tools.memory.pointer_tape import PointerTape
-from tools.memory.search_memory import SearchMemory, search_tools
+from tapehead.tools.base import Observation, Tool
+from tapehead.tools.memory.pointer_tape import PointerTape
+from tapehead.tools.memory.search_memory import SearchMemory, search_tools
 
 
 def mem(text):
@@ -89,8 +89,8 @@ def test_describe_and_snapshot_are_json():
 
 
 def test_in_an_episode_calls_are_answered_from_the_episode_memory():
-    from agent.loops.episode import Episode
-    from agent.models import codec as get_codec
+    from tapehead.agent.loops.episode import Episode
+    from tapehead.agent.models import codec as get_codec
 
     c = get_codec()
     ep = Episode(c, "k = 1\n", call_tools=search_tools)

@@ -6,8 +6,8 @@ import time
 import pytest
 from workspace_helpers import tools, user_repo, ws  # noqa: F401
 
-from tools.code.grammars import PYTHON, Grammar, grammar_for, register, syntax_problems
-from tools.code.symbols import SymbolIndex
+from tapehead.tools.code.grammars import PYTHON, Grammar, grammar_for, register, syntax_problems
+from tapehead.tools.code.symbols import SymbolIndex
 
 SOURCE = '''import functools
 
@@ -118,7 +118,7 @@ def test_registry_plugs_in_languages_and_reports_missing_wheels(tools, ws):
         edit = tools["create_file"].call(path="y.fake", content="anything")
         assert edit.ok and "unchecked" in edit.text
     finally:
-        from tools.code import grammars
+        from tapehead.tools.code import grammars
         grammars._BY_SUFFIX.pop(".fake", None)
 
 

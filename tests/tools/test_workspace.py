@@ -5,7 +5,7 @@ import os
 import pytest
 from workspace_helpers import git, make_user_repo, tree_digest, user_repo, ws  # noqa: F401
 
-from tools.workspace.workspace import Workspace, WorkspaceClosed
+from tapehead.tools.workspace.workspace import Workspace, WorkspaceClosed
 
 
 def read(root, rel):

@@ -13,9 +13,9 @@ import subprocess
 
 import pytest
 
-from tools.code.workspace_tools import tools_by_name
-from tools.sandbox.sandbox import Limits
-from tools.workspace.workspace import Workspace
+from tapehead.tools.code.workspace_tools import tools_by_name
+from tapehead.tools.sandbox.sandbox import Limits
+from tapehead.tools.workspace.workspace import Workspace
 
 SECRET = "TOP-SECRET-7f3a9c"
 

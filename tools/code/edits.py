@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import os
 
-from tools.base import Arg, Observation, ToolSpec, error
-from tools.code.grammars import GrammarMissing, count_problems, grammar_for, syntax_problems
-from tools.workspace.paths import ToolPath, is_binary
-from tools.workspace.wstool import WorkspaceTool
+from tapehead.tools.base import Arg, Observation, ToolSpec, error
+from tapehead.tools.code.grammars import GrammarMissing, count_problems, grammar_for, syntax_problems
+from tapehead.tools.workspace.paths import ToolPath, is_binary
+from tapehead.tools.workspace.wstool import WorkspaceTool
 
 ALLOW = Arg("allow_syntax_errors", "bool", "write even if the edit breaks the file's syntax", False, False)
 CONTEXT = 3

@@ -14,9 +14,9 @@ import os
 import re
 import time
 
-from tools.base import Arg, Observation, ToolSpec, error
-from tools.workspace.paths import is_binary
-from tools.workspace.wstool import WorkspaceTool
+from tapehead.tools.base import Arg, Observation, ToolSpec, error
+from tapehead.tools.workspace.paths import is_binary
+from tapehead.tools.workspace.wstool import WorkspaceTool
 
 MAX_READ_LINES = 400
 MAX_LINE_CHARS = 2000

@@ -9,8 +9,8 @@ directory or their index.
 
 from __future__ import annotations
 
-from tools.base import Arg, Observation, ToolSpec, error
-from tools.workspace.wstool import WorkspaceTool
+from tapehead.tools.base import Arg, Observation, ToolSpec, error
+from tapehead.tools.workspace.wstool import WorkspaceTool
 
 NAMES = {"A": "added", "M": "modified", "D": "deleted", "T": "type changed"}
 MAX_DIFF_CHARS = 20000

@@ -18,9 +18,9 @@ import os
 import time
 from dataclasses import dataclass
 
-from tools.base import Arg, Observation, ToolSpec, error
-from tools.code.grammars import GrammarMissing, grammar_for, known_suffixes, load, parse
-from tools.workspace.wstool import WorkspaceTool
+from tapehead.tools.base import Arg, Observation, ToolSpec, error
+from tapehead.tools.code.grammars import GrammarMissing, grammar_for, known_suffixes, load, parse
+from tapehead.tools.workspace.wstool import WorkspaceTool
 
 
 @dataclass(frozen=True)

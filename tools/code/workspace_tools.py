@@ -7,14 +7,14 @@ not tools: they are the user's decisions (``Workspace.accept()`` and friends), n
 
 from __future__ import annotations
 
-from tools.base import Tool
-from tools.code.edits import CreateFile, ReplaceLines, ReplaceText
-from tools.code.files import Grep, ListFiles, ReadFile
-from tools.code.git_tools import GitDiff, GitReset, GitStatus
-from tools.code.symbols import FindCalls, FindDefinition, Outline, SymbolIndex
-from tools.sandbox.exec_tools import RunCommand, RunPython
-from tools.sandbox.sandbox import Limits, Sandbox
-from tools.workspace.workspace import Workspace
+from tapehead.tools.base import Tool
+from tapehead.tools.code.edits import CreateFile, ReplaceLines, ReplaceText
+from tapehead.tools.code.files import Grep, ListFiles, ReadFile
+from tapehead.tools.code.git_tools import GitDiff, GitReset, GitStatus
+from tapehead.tools.code.symbols import FindCalls, FindDefinition, Outline, SymbolIndex
+from tapehead.tools.sandbox.exec_tools import RunCommand, RunPython
+from tapehead.tools.sandbox.sandbox import Limits, Sandbox
+from tapehead.tools.workspace.workspace import Workspace
 
 
 def workspace_tools(ws: Workspace, limits: Limits | None = None) -> list[Tool]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from tools.base import Arg, Observation, Tool, ToolSpec, error
+from tapehead.tools.base import Arg, Observation, Tool, ToolSpec, error
 
 END = "[END]"  # what a read past the last symbol returns
 OPS = ("init", "left", "right", "read")

@@ -26,7 +26,7 @@ searched with ``str.find`` (a 1,000-node logical graph makes thousands of search
 
 from __future__ import annotations
 
-from tools.base import Arg, Observation, Tool, ToolSpec, error
+from tapehead.tools.base import Arg, Observation, Tool, ToolSpec, error
 
 NEWLINE = "\n"
 HIDDEN = ("[BOS]",)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import shlex
 import sys
 
-from tools.base import Arg, Observation, ToolSpec, error
-from tools.sandbox.sandbox import Limits, RunResult, Sandbox
-from tools.workspace.wstool import WorkspaceTool
+from tapehead.tools.base import Arg, Observation, ToolSpec, error
+from tapehead.tools.sandbox.sandbox import Limits, RunResult, Sandbox
+from tapehead.tools.workspace.wstool import WorkspaceTool
 
 TIMEOUT = Arg("timeout_s", "float", "wall-clock limit in seconds (default 10)", False, None)
 

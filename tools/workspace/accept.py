@@ -19,8 +19,8 @@ import os
 import shutil
 import stat
 
-from tools.base import Observation, error
-from tools.workspace.gitcmd import run_git
+from tapehead.tools.base import Observation, error
+from tapehead.tools.workspace.gitcmd import run_git
 
 ABSENT = "000000"
 

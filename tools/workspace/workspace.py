@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import git
 
-from tools.workspace.gitcmd import GitError, nul_split, run_git
+from tapehead.tools.workspace.gitcmd import GitError, nul_split, run_git
 
 
 class WorkspaceClosed(RuntimeError):
@@ -203,11 +203,11 @@ class Workspace:
 
     # ---------------------------------------------------------------- user-facing
     def accept(self):
-        from tools.workspace.accept import accept
+        from tapehead.tools.workspace.accept import accept
         return accept(self)
 
     def undo(self):
-        from tools.workspace.accept import undo
+        from tapehead.tools.workspace.accept import undo
         return undo(self)
 
     def discard(self) -> str:

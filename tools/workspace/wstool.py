@@ -9,9 +9,9 @@ an error observation by ``Tool.call``.
 
 from __future__ import annotations
 
-from tools.base import Observation, Tool, error
-from tools.workspace.paths import PathRefused, ToolPath, resolve
-from tools.workspace.workspace import WorkspaceClosed
+from tapehead.tools.base import Observation, Tool, error
+from tapehead.tools.workspace.paths import PathRefused, ToolPath, resolve
+from tapehead.tools.workspace.workspace import WorkspaceClosed
 
 
 class WorkspaceTool(Tool):
