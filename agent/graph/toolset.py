@@ -14,7 +14,6 @@ result says so).
 
 from __future__ import annotations
 
-import os
 from typing import Callable, Iterable
 
 from tapehead.agent.trace.calls import parse_args
@@ -46,24 +45,20 @@ class Toolset:
     @classmethod
     def reattach(cls, snap: dict, sandbox_limits=None) -> "Toolset":
         """The toolset of a recorded workspace (``Workspace.snapshot()``): the same scratch copy if
-        it is still there, else a fresh copy of its source."""
+        it is still there, else a fresh copy of its source. The record comes from a session database
+        (untrusted): ``Workspace.attach`` checks it before any path in it is used, and raises
+        ``WorkspaceInvalid`` (a ValueError with a one-line reason) for one that is not ours."""
         from tapehead.tools.code.workspace_tools import workspace_tools
-        from tapehead.tools.workspace.gitcmd import run_git
-        from tapehead.tools.workspace.workspace import Workspace
+        from tapehead.tools.workspace.workspace import Workspace, WorkspaceGone
 
-        tree = os.path.join(snap["scratch"], "tree")
-        if os.path.isdir(tree) and not snap.get("closed"):
-            top = None
-            if snap["mode"] == "git-worktree":
-                top = os.path.realpath(run_git(snap["source"], "rev-parse", "--show-toplevel").strip())
-            ws = Workspace(snap["source"], snap["scratch"], snap["mode"], snap["prefix"], snap["base"],
-                           snap["branch"], top)
-            ws.start = snap.get("start", ws.base)
-            return cls(workspace_tools(ws, sandbox_limits), workspace=ws,
-                       note=f"reattached to the scratch copy {snap['scratch']}")
-        ts = cls.for_workspace(snap["source"], sandbox_limits)
-        ts.note = f"the scratch copy {snap['scratch']} is gone: made a fresh copy of {snap['source']}"
-        return ts
+        try:
+            ws = Workspace.attach(snap)
+        except WorkspaceGone as gone:
+            ts = cls.for_workspace(snap["source"], sandbox_limits)
+            ts.note = f"{gone}: made a fresh copy of {snap['source']}"
+            return ts
+        return cls(workspace_tools(ws, sandbox_limits), workspace=ws,
+                   note=f"reattached to the scratch copy {ws.scratch}")
 
     # --- use ----------------------------------------------------------------------------------------
     def is_action(self, name: str) -> bool:

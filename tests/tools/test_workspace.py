@@ -1,4 +1,4 @@
-"""The workspace: a scratch copy (git worktree or plain copy), accept with undo, discard."""
+"""The workspace: a scratch copy (of a git work tree or a plain directory), accept with undo, discard."""
 
 import os
 
@@ -14,7 +14,7 @@ def read(root, rel):
 
 
 def test_git_mode_carries_staged_unstaged_and_untracked_but_not_ignored(ws, user_repo):
-    assert ws.mode == "git-worktree" and ws.root != user_repo
+    assert ws.mode == "git" and ws.root != user_repo
     assert "def staged" in read(ws.root, "src/util.py")  # staged
     assert "def unstaged" in read(ws.root, "src/app.py")  # unstaged
     assert read(ws.root, "notes.txt") == "untracked notes\n"  # untracked, not ignored
@@ -99,14 +99,19 @@ def test_accept_with_nothing_changed_says_so(ws):
     assert obs.ok and "nothing to accept" in obs.text
 
 
-def test_discard_removes_scratch_worktree_and_branch(user_repo, tmp_path):
+def test_discard_removes_the_scratch_copy_and_the_repository_never_changes(user_repo, tmp_path):
+    git_before = tree_digest(os.path.join(user_repo, ".git"), skip_git=False)
     w = Workspace.create(user_repo, scratch_parent=str(tmp_path))
-    assert w.branch in git(user_repo, "branch", "--list", "tapehead/*")
-    assert w.top in git(user_repo, "worktree", "list")
+    with open(os.path.join(w.root, "README.md"), "a") as f:
+        f.write("agent\n")
+    assert w.changes()
+    # no scratch branch, no worktree registration, no objects: the user's .git is not written
+    assert git(user_repo, "branch", "--list", "tapehead/*") == ""
+    assert git(user_repo, "worktree", "list").count("\n") == 1
+    assert tree_digest(os.path.join(user_repo, ".git"), skip_git=False) == git_before
     w.discard()
     assert not os.path.exists(w.scratch)
-    assert git(user_repo, "branch", "--list", "tapehead/*") == ""
-    assert w.top not in git(user_repo, "worktree", "list")
+    assert tree_digest(os.path.join(user_repo, ".git"), skip_git=False) == git_before
     with pytest.raises(WorkspaceClosed):
         w.changes()
     assert "already" in w.discard()
@@ -154,7 +159,7 @@ def test_repository_without_commits(tmp_path):
     git(str(repo), "init", "-q")
     (repo / "a.txt").write_text("a\n")
     with Workspace.create(str(repo), scratch_parent=str(tmp_path)) as w:
-        assert w.mode == "git-worktree" and w.list_files() == ["a.txt"]
+        assert w.mode == "git" and w.list_files() == ["a.txt"]
 
 
 def test_not_a_directory_is_refused(tmp_path):
@@ -171,17 +176,44 @@ def test_scratch_copies_are_independent(tmp_path):
         assert a.changes() and not b.changes()
 
 
-def test_a_failing_accept_puts_everything_back(ws, user_repo):
-    for rel in ("README.md", "src/app.py"):
-        with open(os.path.join(ws.root, rel), "a") as f:
-            f.write("agent\n")
+def test_a_file_where_a_new_folder_must_go_is_a_conflict(ws, user_repo):
     os.makedirs(os.path.join(ws.root, "zz"))
     with open(os.path.join(ws.root, "zz", "mod.py"), "w") as f:
         f.write("x = 1\n")
+    with open(os.path.join(ws.root, "README.md"), "a") as f:
+        f.write("agent\n")
     with open(os.path.join(user_repo, "zz"), "w") as f:  # a file where the new folder must go
         f.write("user's file\n")
     before = tree_digest(user_repo)
     obs = ws.accept()
-    assert not obs.ok and "accept failed on zz/mod.py" in obs.text and "put back" in obs.text
+    assert not obs.ok and "nothing was changed" in obs.text and "zz is a regular file" in obs.text
+    assert obs.data["conflicts"] == ["zz/mod.py"]
     assert tree_digest(user_repo) == before
-    assert len(ws.changes()) == 3 and not ws.accepts
+
+
+def test_a_failing_accept_puts_everything_back(ws, user_repo):
+    # the workspace turns the directory src/ into a file; in the user's directory src/ also holds
+    # an ignored file, so the directory cannot go: the write fails half-way (after src/app.py and
+    # src/util.py were removed and README.md... were written), and everything is put back
+    for rel in ("README.md", "notes.txt"):
+        with open(os.path.join(ws.root, rel), "a") as f:
+            f.write("agent\n")
+    for rel in ("src/app.py", "src/util.py"):
+        os.remove(os.path.join(ws.root, rel))
+    os.rmdir(os.path.join(ws.root, "src"))
+    with open(os.path.join(ws.root, "src"), "w") as f:
+        f.write("now a file\n")
+    with open(os.path.join(user_repo, "src", "debug.log"), "w") as f:  # ignored (*.log)
+        f.write("the user's log\n")
+    before = tree_digest(user_repo)
+    git_before = tree_digest(os.path.join(user_repo, ".git"), skip_git=False)
+    obs = ws.accept()
+    assert not obs.ok and "accept failed on src" in obs.text and "put back" in obs.text, obs.text
+    assert tree_digest(user_repo) == before
+    assert tree_digest(os.path.join(user_repo, ".git"), skip_git=False) == git_before
+    assert len(ws.changes()) == 5 and not ws.accepts
+    os.remove(os.path.join(user_repo, "src", "debug.log"))  # once the obstacle is gone it works
+    assert ws.accept().ok
+    assert read(user_repo, "src") == "now a file\n"
+    assert ws.undo().ok
+    assert read(user_repo, "src/util.py").startswith("def helper")

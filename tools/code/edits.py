@@ -6,7 +6,10 @@ content parsed clean, or the new one has more error nodes than the old), the edi
 the file left byte-for-byte unchanged, and the observation shows where the errors are. Passing
 ``allow_syntax_errors=true`` writes it anyway and reports the errors. Files without a registered
 grammar are written unchecked, and the observation says so. Edits work on UTF-8 text; binary or
-non-UTF-8 files are refused. Every successful edit answers with the edited region, numbered.
+non-UTF-8 files are refused. Every successful edit answers with the edited region, numbered. Files
+are read through the workspace's one read path (``read_regular``: a FIFO, a device or a link out
+is refused, never opened) and written with ``O_NOFOLLOW | O_NONBLOCK``, so a FIFO planted where a
+file goes fails at once instead of hanging the tool.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ import os
 
 from tapehead.tools.base import Arg, Observation, ToolSpec, error
 from tapehead.tools.code.grammars import GrammarMissing, count_problems, grammar_for, syntax_problems
-from tapehead.tools.workspace.paths import ToolPath, is_binary
+from tapehead.tools.workspace.paths import NotReadable, ToolPath, is_binary, read_regular
 from tapehead.tools.workspace.wstool import WorkspaceTool
 
 ALLOW = Arg("allow_syntax_errors", "bool", "write even if the edit breaks the file's syntax", False, False)
 CONTEXT = 3
+MAX_EDIT_BYTES = 8 << 20
+WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 def _find_all(text: str, needle: str) -> list[int]:
@@ -53,10 +58,12 @@ class _EditTool(WorkspaceTool):
     def read_text(self, p: ToolPath) -> str:
         if os.path.isdir(p.real):
             raise _Refused(f"{p.rel} is a directory")
-        if not os.path.isfile(p.real):
+        if not os.path.lexists(p.real):
             raise _Refused(f"no such file: {p.rel} (use create_file to make it)")
-        with open(p.real, "rb") as f:
-            data = f.read()
+        try:
+            data = read_regular(p, MAX_EDIT_BYTES)
+        except NotReadable as e:
+            raise _Refused(str(e)) from None
         if is_binary(data):
             raise _Refused(f"{p.rel} is a binary file; edits work on text")
         try:
@@ -86,7 +93,7 @@ class _EditTool(WorkspaceTool):
                              f"allow_syntax_errors=true to write it anyway.",
                              path=p.rel, syntax=check, problems=[str(x) for x in problems])
         os.makedirs(os.path.dirname(p.real), exist_ok=True)
-        with open(p.real, "wb") as f:
+        with os.fdopen(os.open(p.real, WRITE_FLAGS, 0o666), "wb") as f:
             f.write(data)
         self.history.append({"tool": self.name, "path": p.rel, "lines": list(lines), "syntax": check})
         note = "" if not problems else "\nsyntax errors:\n" + "\n".join(f"  {x}" for x in problems)

@@ -1,10 +1,14 @@
 """File tools: list files, read a file or a line range, grep -- all confined to the workspace.
 
 Convention: paths are relative to the workspace root and checked by ``tools/workspace/paths.py`` (``..``,
-absolute paths and symlinks leading outside are refused with a message). Listing honours
-.gitignore (``git ls-files --cached --others --exclude-standard``). Output is in a stable order
-(sorted paths, then line numbers) and capped; a capped answer says how much was cut and how to get
-the rest. Lines are numbered from 1; a read shows ``N| text``. Binary files are not shown.
+absolute paths and symlinks leading outside are refused with a message), and every file is read
+through its ``read_regular`` (regular files only, never through a link out, never a FIFO or a
+device, under a size cap). Listing and grep take their files from the workspace's own walker
+(``Workspace.files``: .gitignore honoured, nothing followed, special files reported, never opened);
+grep reads regular files only (a link inside the workspace is searched under its target's path).
+Output is in a stable order (sorted paths, then line numbers) and capped; a capped answer says how
+much was cut and how to get the rest. Lines are numbered from 1; a read shows ``N| text``. Binary
+files are not shown. Names that are not printable UTF-8 are shown quoted, as git does.
 """
 
 from __future__ import annotations
@@ -15,17 +19,28 @@ import re
 import time
 
 from tapehead.tools.base import Arg, Observation, ToolSpec, error
-from tapehead.tools.workspace.paths import is_binary
+from tapehead.tools.workspace.paths import NotReadable, ToolPath, display, is_binary, read_regular
+from tapehead.tools.workspace.walk import LINK
 from tapehead.tools.workspace.wstool import WorkspaceTool
 
 MAX_READ_LINES = 400
 MAX_LINE_CHARS = 2000
+MAX_READ_BYTES = 8 << 20
 MAX_GREP_FILE_BYTES = 4 << 20
 GREP_TIME_BUDGET_S = 20.0
 
 
 def _cut_note(cut: int, what: str, hint: str) -> str:
     return f"\n... {cut} more {what} not shown ({hint})" if cut else ""
+
+
+def skipped_note(skipped: list[tuple[str, str]], limit: int = 5) -> str:
+    """A line naming what the walk left out (special files, planted .git entries, ...)."""
+    if not skipped:
+        return ""
+    shown = ", ".join(f"{display(p)} ({why})" for p, why in skipped[:limit])
+    more = f" and {len(skipped) - limit} more" if len(skipped) > limit else ""
+    return f"\n(not tracked: {shown}{more})"
 
 
 class ListFiles(WorkspaceTool):
@@ -39,15 +54,16 @@ class ListFiles(WorkspaceTool):
         if not p.exists:
             return error(f"no such file or directory: {p.rel}")
         files = self.ws.list_files(p.inside)
+        note = skipped_note(self.ws.skipped)
         if pattern:
             files = [f for f in files if fnmatch.fnmatch(f, pattern)
                      or fnmatch.fnmatch(os.path.basename(f), pattern)]
         if not files:
-            return Observation(f"no files under {p.rel}" + (f" matching {pattern!r}" if pattern else ""),
-                               data={"files": [], "total": 0})
-        shown = files[:max(1, max_results)]
+            return Observation(f"no files under {p.rel}" + (f" matching {pattern!r}" if pattern else "")
+                               + note, data={"files": [], "total": 0})
+        shown = [display(f) for f in files[:max(1, max_results)]]
         cut = len(files) - len(shown)
-        return Observation("\n".join(shown) + _cut_note(cut, "files", "narrow path or pattern"),
+        return Observation("\n".join(shown) + _cut_note(cut, "files", "narrow path or pattern") + note,
                            data={"files": shown, "total": len(files), "cut": cut})
 
 
@@ -62,10 +78,7 @@ class ReadFile(WorkspaceTool):
         p = self.path(path)
         if os.path.isdir(p.real):
             return error(f"{p.rel} is a directory; use list_files")
-        if not os.path.isfile(p.real):
-            return error(f"no such file: {p.rel}")
-        with open(p.real, "rb") as f:
-            data = f.read()
+        data = read_regular(p, MAX_READ_BYTES)
         if is_binary(data):
             return error(f"{p.rel} is a binary file ({len(data)} bytes); not shown")
         lines = data.decode("utf-8", "replace").splitlines()
@@ -107,7 +120,8 @@ class Grep(WorkspaceTool):
         p = self.path(path)
         if not p.exists:
             return error(f"no such file or directory: {p.rel}")
-        files = self.ws.list_files(p.inside)
+        files = [e.path for e in self.ws.files(p.inside)
+                 if e.mode != LINK and e.key[0] <= MAX_GREP_FILE_BYTES]
         if glob:
             files = [f for f in files if fnmatch.fnmatch(f, glob) or fnmatch.fnmatch(os.path.basename(f), glob)]
         cap, hits, total, skipped, deadline = max(1, max_results), [], 0, [], time.monotonic() + GREP_TIME_BUDGET_S
@@ -118,11 +132,10 @@ class Grep(WorkspaceTool):
                                f"{GREP_TIME_BUDGET_S:.0f} s spent")
                 break
             searched += 1
-            full = os.path.join(self.ws.root, rel)
-            if not os.path.isfile(full) or os.path.getsize(full) > MAX_GREP_FILE_BYTES:
+            try:
+                data = read_regular(ToolPath(rel, os.path.join(self.ws.root, rel), rel), MAX_GREP_FILE_BYTES)
+            except (NotReadable, OSError):
                 continue
-            with open(full, "rb") as f:
-                data = f.read()
             if is_binary(data):
                 continue
             text = data.decode("utf-8", "replace")
@@ -132,7 +145,7 @@ class Grep(WorkspaceTool):
                 if rx.search(line):
                     total += 1
                     if len(hits) < cap:
-                        hits.append((rel, i, line.strip()[:200]))
+                        hits.append((display(rel), i, line.strip()[:200]))
         if not hits:
             note = f" ({'; '.join(skipped)})" if skipped else ""
             return Observation(f"no match for {pattern!r} in {len(files)} file(s){note}",

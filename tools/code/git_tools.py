@@ -2,14 +2,18 @@
 
 Convention: "where it started" is the workspace's base commit (``tools/workspace/workspace.py``): the user's
 working state when the workspace was made (moved forward by ``accept``). Status and diff compare a
-snapshot of the current tree (non-ignored files, including new ones) with it; reset puts one file,
-one directory or everything back to it (new files are deleted). These tools never touch the user's
+snapshot of the current tree (our own walk: non-ignored files, including new ones; special files
+and planted ``.git`` entries are named, never read) with it; reset puts one file, one directory or
+everything back to it (new files are deleted), written from the base's blobs. No git ever runs on
+the tree: these tools use the workspace's private object store, and never touch the user's
 directory or their index.
 """
 
 from __future__ import annotations
 
 from tapehead.tools.base import Arg, Observation, ToolSpec, error
+from tapehead.tools.code.files import skipped_note
+from tapehead.tools.workspace.paths import display
 from tapehead.tools.workspace.wstool import WorkspaceTool
 
 NAMES = {"A": "added", "M": "modified", "D": "deleted", "T": "type changed"}
@@ -23,13 +27,14 @@ class GitStatus(WorkspaceTool):
     def act(self, path):
         p = self.path(path)
         changes = self.ws.changes(p.inside)
+        note = skipped_note(self.ws.skipped)
         if not changes:
-            return Observation("no changes since the workspace started", data={"changes": []})
-        lines = [f"{c.status} {c.path}" for c in changes]
+            return Observation("no changes since the workspace started" + note, data={"changes": []})
+        lines = [f"{c.status} {display(c.path)}" for c in changes]
         counts = {NAMES[k]: sum(c.status == k for c in changes) for k in NAMES}
         summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
-        return Observation(f"{len(changes)} file(s) changed ({summary}):\n" + "\n".join(lines),
-                           data={"changes": [{"status": c.status, "path": c.path} for c in changes]})
+        return Observation(f"{len(changes)} file(s) changed ({summary}):\n" + "\n".join(lines) + note,
+                           data={"changes": [{"status": c.status, "path": display(c.path)} for c in changes]})
 
     def extra_snapshot(self) -> dict:
         return {"base": self.ws.base, "start": self.ws.start}
@@ -65,6 +70,6 @@ class GitReset(WorkspaceTool):
             return Observation(f"nothing to reset under {p.rel}", data={"reset": []})
         if self.ws.changes(p.inside):
             return error(f"reset of {p.rel} left changes behind; see git_status")
-        listing = "\n".join(f"{c.status} {c.path}" for c in changes)
+        listing = "\n".join(f"{c.status} {display(c.path)}" for c in changes)
         return Observation(f"reset {len(changes)} file(s) under {p.rel} to where they started:\n{listing}",
-                           data={"reset": [c.path for c in changes]})
+                           data={"reset": [display(c.path) for c in changes]})

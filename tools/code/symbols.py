@@ -2,8 +2,12 @@
 defined, where a function is called.
 
 Convention: one ``SymbolIndex`` per workspace holds, per source file with a registered grammar
-(``tools/code/grammars.py``), its definitions and call sites. Every query first refreshes the index
-incrementally: a file whose (mtime_ns, size, inode) is unchanged is reused without being read; a
+(``tools/code/grammars.py``), its definitions and call sites. Its files come from the workspace's
+walker (``Workspace.files``: nothing followed, special files never opened; a symlink is not indexed
+under its own name, its target inside the workspace is) and are read through ``read_regular``
+(``tools/workspace/paths.py``), so no link to a file outside reaches an observation. Every query
+first refreshes the index incrementally: a file whose walked ``lstat`` key (size, mtime_ns,
+ctime_ns, inode, mode) is unchanged is reused without being read; a
 changed stat triggers a read and a content hash, and only a changed hash triggers a parse. So edits
 made by the edit tools, by sandboxed code or by hand are all seen by the next query. A query for a
 name parses only files whose bytes contain it; the others stay hashed and *pending* until a query
@@ -20,7 +24,11 @@ from dataclasses import dataclass
 
 from tapehead.tools.base import Arg, Observation, ToolSpec, error
 from tapehead.tools.code.grammars import GrammarMissing, grammar_for, known_suffixes, load, parse
+from tapehead.tools.workspace.paths import NotReadable, ToolPath, display, read_regular
+from tapehead.tools.workspace.walk import LINK
 from tapehead.tools.workspace.wstool import WorkspaceTool
+
+MAX_SOURCE_BYTES = 4 << 20  # a larger source file is not indexed (counted as too_large)
 
 
 @dataclass(frozen=True)
@@ -86,23 +94,28 @@ class SymbolIndex:
         file without its bytes, so a first query on a cold index parses only candidate files."""
         t0 = time.perf_counter()
         stats = {"parsed": 0, "rehashed": 0, "reused": 0, "pending": 0, "removed": 0,
-                 "missing_grammar": 0}
+                 "missing_grammar": 0, "too_large": 0}
         needle = word.encode("utf-8") if word else None
         seen = set()
-        for rel in self.ws.list_files(under):
+        for e in self.ws.files(under):
+            rel = e.path
             grammar = grammar_for(rel)
-            full = os.path.join(self.ws.root, rel)
-            if grammar is None or not os.path.isfile(full):
+            if grammar is None or e.mode == LINK:
                 continue
-            st = os.stat(full)
+            if e.key[0] > MAX_SOURCE_BYTES:
+                stats["too_large"] += 1
+                continue
             seen.add(rel)
-            key = (st.st_mtime_ns, st.st_size, st.st_ino)
+            key = e.key
             old = self.entries.get(rel)
             if old is not None and old.stat == key and old.symbols is not None:
                 stats["reused"] += 1
                 continue
-            with open(full, "rb") as f:
-                data = f.read()
+            try:
+                data = _read(self.ws, rel)
+            except (NotReadable, OSError):
+                seen.discard(rel)
+                continue
             digest = hashlib.blake2b(data, digest_size=16).hexdigest()
             if old is not None and old.digest == digest and old.symbols is not None:
                 old.stat = key
@@ -153,10 +166,17 @@ def _under(path: str, under: str) -> bool:
     return under in ("", ".") or path == under or path.startswith(under.rstrip("/") + "/")
 
 
+def _read(ws, rel: str) -> bytes:
+    """A walked file's bytes, through the one read path (regular files only, capped)."""
+    return read_regular(ToolPath(rel, os.path.join(ws.root, rel), rel), MAX_SOURCE_BYTES)
+
+
 def _line_text(ws, rel: str, line: int, cache: dict) -> str:
     if rel not in cache:
-        with open(os.path.join(ws.root, rel), "rb") as f:
-            cache[rel] = f.read().decode("utf-8", "replace").splitlines()
+        try:
+            cache[rel] = _read(ws, rel).decode("utf-8", "replace").splitlines()
+        except (NotReadable, OSError):
+            cache[rel] = []
     lines = cache[rel]
     return lines[line - 1].strip()[:160] if 0 < line <= len(lines) else ""
 
@@ -179,10 +199,7 @@ class Outline(_SymbolTool):
         grammar = grammar_for(p.real)
         if grammar is None:
             return error(f"no grammar for {p.rel!r}; outline knows {', '.join(known_suffixes())}")
-        if not os.path.isfile(p.real):
-            return error(f"no such file: {p.rel}")
-        with open(p.real, "rb") as f:
-            data = f.read()
+        data = read_regular(p, MAX_SOURCE_BYTES)
         try:
             symbols, _ = extract(grammar, data)
         except GrammarMissing as e:
@@ -211,7 +228,7 @@ class FindDefinition(_SymbolTool):
             return Observation(f"no definition of {name!r} found ({self.index.last.get('files', 0)} "
                                f"source files searched)", data={"hits": []})
         shown = hits[:max(1, max_results)]
-        text = "\n".join(f"{p}:{s.line}-{s.end_line}: {s.kind} {s.qualname}" for p, s in shown)
+        text = "\n".join(f"{display(p)}:{s.line}-{s.end_line}: {s.kind} {s.qualname}" for p, s in shown)
         cut = len(hits) - len(shown)
         text += f"\n... {cut} more not shown" if cut else ""
         return Observation(text, data={"hits": [{"path": p, **s.__dict__} for p, s in shown],
@@ -234,7 +251,7 @@ class FindCalls(_SymbolTool):
             return Observation(f"no calls of {name!r} found ({self.index.last.get('files', 0)} "
                                f"source files searched)", data={"hits": []})
         shown, cache = hits[:max(1, max_results)], {}
-        text = "\n".join(f"{p}:{line}: {_line_text(self.ws, p, line, cache)}" for p, line in shown)
+        text = "\n".join(f"{display(p)}:{line}: {_line_text(self.ws, p, line, cache)}" for p, line in shown)
         cut = len(hits) - len(shown)
         text += f"\n... {cut} more not shown" if cut else ""
         return Observation(text, data={"hits": [{"path": p, "line": n} for p, n in shown], "cut": cut})

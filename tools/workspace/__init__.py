@@ -1,5 +1,7 @@
-"""The workspace: a scratch git worktree of the user's files, accepting its changes back, git run
-safely, path checks, and the base of every tool bound to a workspace (``wstool``)."""
+"""The workspace: a scratch copy of the user's files that host-side code never trusts -- the private
+object store and its git, the snapshot walker and ignore rules, accepting changes back without
+following links, path checks and the one read path of every tool, and the base of every tool
+bound to a workspace (``wstool``)."""
 
 from .workspace import Workspace
 

@@ -1,47 +1,96 @@
-"""Running git for the workspace: one helper over GitPython's ``Git.execute``.
+"""Running git for a workspace: the only code that spawns git, in two well-separated ways.
 
-Convention: every git command the tools run goes through ``run_git``, which pins the settings that
-would otherwise let the user's configuration or hooks act during our plumbing: hooks off
-(``core.hooksPath=/dev/null``), no signing, no CRLF conversion, no fsmonitor, C locale, and a fixed
-identity for the scratch commits. Paths in and out are NUL-separated where git allows it.
+Convention (issue 12, class 1; ``docs/tools.md``, "Trust"): a host-side git must never read
+configuration, attributes, hooks or drivers from a directory the sandbox could write, because any
+of them can name a program for git to run (``filter.*.clean``, ``core.fsmonitor``,
+``diff.*.textconv``, ``core.pager``, hooks, a ``gitdir:`` file pointing at another ``config``).
+
+- ``PrivateGit`` runs git on the workspace's *private* git directory (``scratch/git``), which the
+  sandbox never mounts. ``GIT_DIR`` is explicit and there is NO work tree, so git reads neither the
+  scratch tree nor anything in it; the environment is built from nothing (not inherited: no
+  ``GIT_*`` variable of the caller leaks in), system and global configuration are off
+  (``GIT_CONFIG_NOSYSTEM``, ``GIT_CONFIG_GLOBAL=/dev/null``, ``HOME`` and ``XDG_CONFIG_HOME`` an
+  empty private directory), system attributes are off, prompts are off, and the ``-c`` settings in
+  ``PINNED`` override anything left. cwd is the private git directory itself.
+- ``user_git`` runs git in the *user's own* repository, once, when a workspace is made (the file
+  list, the repository top, the user's excludes): the user's state before any sandbox ran, which
+  the user trusts as they trust their own ``git status``. Hooks and fsmonitor are still pinned off.
+
+Both run ``subprocess.run`` with an explicit environment and a timeout rather than GitPython's
+``Git.execute``, which merges ``os.environ`` into every call. Paths go in and out NUL-separated as
+bytes; a failure raises ``GitError`` with git's message.
 """
 
 from __future__ import annotations
 
-import git
+import os
+import shutil
+import subprocess
 
-PINNED = ("-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false", "-c", "core.autocrlf=false",
-          "-c", "core.fsmonitor=false", "-c", "core.quotepath=false", "-c", "gc.auto=0",
-          "-c", "advice.detachedHead=false")
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git knows it without storing it
+PINNED = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c", "commit.gpgsign=false",
+          "-c", "core.autocrlf=false", "-c", "core.quotepath=false", "-c", "gc.auto=0",
+          "-c", "core.pager=cat", "-c", "color.ui=false", "-c", "core.attributesFile=/dev/null",
+          "-c", f"attr.tree={EMPTY_TREE}", "-c", "diff.external=", "-c", "core.protectNTFS=false",
+          "-c", "core.protectHFS=false", "-c", "core.untrackedCache=false", "-c", "core.splitIndex=false",
+          "-c", "submodule.recurse=false", "-c", "init.defaultBranch=unborn")
 IDENTITY = {"GIT_AUTHOR_NAME": "tapehead", "GIT_AUTHOR_EMAIL": "tapehead@localhost",
             "GIT_COMMITTER_NAME": "tapehead", "GIT_COMMITTER_EMAIL": "tapehead@localhost"}
+TIMEOUT_S = 300.0
 
 
 class GitError(RuntimeError):
     pass
 
 
-def run_git(cwd: str, *args: str, env: dict | None = None, binary: bool = False,
-            stdin: bytes | None = None) -> str | bytes:
-    """Run ``git ARGS`` in ``cwd``; return stdout (str, or bytes with ``binary``); raise GitError."""
-    import tempfile
+def _git_binary() -> str:
+    found = shutil.which("git")
+    if found is None:
+        raise GitError("git is not installed (the workspace needs git for its private object store)")
+    return found
 
-    full_env = dict(IDENTITY, LC_ALL="C", GIT_TERMINAL_PROMPT="0")
-    full_env.update(env or {})
-    istream = None
-    if stdin is not None:
-        istream = tempfile.TemporaryFile()
-        istream.write(stdin)
-        istream.seek(0)
+
+def _spawn(pinned: tuple, args: tuple, cwd: str, env: dict, stdin: bytes | None, timeout: float) -> bytes:
+    what = " ".join(args[:2])
+    feed = {"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}
     try:
-        return git.Git(cwd).execute(["git", *PINNED, *args], env=full_env, istream=istream,
-                                    stdout_as_string=not binary, strip_newline_in_stdout=False)
-    except git.GitCommandError as e:
-        raise GitError(f"git {' '.join(args[:2])} failed: {str(e.stderr).strip()[:500]}") from None
-    finally:
-        if istream is not None:
-            istream.close()
+        r = subprocess.run([_git_binary(), *pinned, *args], cwd=cwd, env=env, capture_output=True,
+                           timeout=timeout, **feed)
+    except subprocess.TimeoutExpired:
+        raise GitError(f"git {what} did not finish in {timeout:g} s") from None
+    if r.returncode != 0:
+        raise GitError(f"git {what} failed: {r.stderr.decode('utf-8', 'replace').strip()[:500]}")
+    return r.stdout
 
 
-def nul_split(text: str) -> list[str]:
-    return [p for p in text.split("\0") if p]
+class PrivateGit:
+    """git on one private git directory, with nothing read from anywhere else."""
+
+    def __init__(self, gitdir: str, home: str):
+        self.gitdir = gitdir
+        self.env = {"PATH": os.environ.get("PATH") or "/usr/bin:/bin", "LC_ALL": "C", "LANG": "C",
+                    "HOME": home, "XDG_CONFIG_HOME": home, "GIT_DIR": gitdir,
+                    "GIT_INDEX_FILE": os.path.join(gitdir, "index"), "GIT_CONFIG_NOSYSTEM": "1",
+                    "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_ATTR_NOSYSTEM": "1",
+                    "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "GIT_NO_REPLACE_OBJECTS": "1",
+                    **IDENTITY}
+
+    def __call__(self, *args: str, stdin: bytes | None = None, cwd: str | None = None) -> bytes:
+        """Run ``git ARGS``; return stdout as bytes; raise GitError."""
+        return _spawn(PINNED, args, cwd or self.gitdir, self.env, stdin, TIMEOUT_S)
+
+    def text(self, *args: str, stdin: bytes | None = None) -> str:
+        return self(*args, stdin=stdin).decode("utf-8", "surrogateescape").strip()
+
+
+def user_git(cwd: str, *args: str, timeout: float = TIMEOUT_S) -> bytes:
+    """Run ``git ARGS`` in the user's own repository (their configuration; hooks and fsmonitor
+    off); return stdout as bytes; raise GitError."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(LC_ALL="C", GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0")
+    return _spawn(PINNED[:4], args, cwd, env, None, timeout)
+
+
+def nul_split(data: bytes) -> list[str]:
+    """NUL-separated paths from git, as str (non-UTF-8 bytes kept by surrogateescape)."""
+    return [os.fsdecode(p) for p in data.split(b"\0") if p]

@@ -1,41 +1,50 @@
-"""The workspace: a scratch copy of the user's directory where every tool works.
+"""The workspace: a scratch copy of the user's directory where every tool works, and the only
+record of where it started.
 
-Convention (DESIGN.md, "Tools"): tools read, edit and run code only in the scratch copy; the user's
-own tree changes only on ``accept`` (``tools/workspace/accept.py``), which can be undone.
+Convention (DESIGN.md, "Tools" and "Trust"; ``docs/tools.md``, "The workspace"): tools read, edit
+and run code only in the scratch copy; the user's own tree changes only on ``accept``
+(``tools/workspace/accept.py``), which can be undone. Nothing the sandbox could have written is
+trusted by a host-side process: the scratch tree holds no ``.git``, host git runs only on the
+private git directory (``tools/workspace/gitcmd.py``), and every snapshot is our own walk.
 
-How the copy is made:
+Layout of the scratch directory (``tapehead-ws-*``); the sandbox mounts only ``tree/`` and
+``tmp/`` read-write (``tools/sandbox/sandbox.py``):
 
-- *git mode* (the directory is inside a git work tree): the user's current working state -- HEAD
-  plus staged, unstaged and untracked-not-ignored files -- is written as a *base commit* through a
-  temporary index (the user's index and files are not touched; only new objects, a scratch branch
-  ``tapehead/scratch-*`` and a worktree registration are added to the user's ``.git``), and checked
-  out with ``git worktree add`` into the scratch directory. If the directory is a subdirectory of
-  the repository, the tools' root is that subdirectory of the worktree.
-- *copy mode* (anything else): a plain copy (symlinks kept as links), made a git repository whose
-  data lives outside the tree (``scratch/git``), with the copy committed as the base.
+- ``tree/``: the copy, the tools' root (for a subdirectory of a repository, that subdirectory's
+  files; ``prefix`` says where it lies in the repository, for the ignore rules above it);
+- ``tmp/``: HOME and TMPDIR of sandboxed runs; ``sandbox-root/``: the sandbox's mount point;
+- ``git/``: the private object store (``tools/workspace/store.py``) and its index;
+- ``home/``: an empty HOME for host git; ``workspace.json``: the private record (source, mode,
+  start, base, accepts, outer ignore rules), rewritten atomically on every change.
 
-Either way the workspace root holds a ``.git`` *file* (hidden from and refused to the tools), and
-"where it started" is the base commit: status, diff and reset compare a snapshot of the current
-tree (``git add -A`` into a private index, so .gitignore is honoured) against it. Submodule
-contents and empty directories are not carried over (git does not track them).
-
-Layout of the scratch directory: ``tree/`` (the worktree or copy), ``tmp/`` (HOME and TMPDIR of
-sandboxed runs), ``git/`` (copy mode), ``snap.index``, ``sandbox-root/`` (mount point used inside
-the sandbox), ``accepts/`` (backups for undo).
+"Where it started" is the *base* commit (moved by accept and undo). Status and diff compare a
+snapshot of the tree now (``tools/workspace/snapshot.py``) with it; paths the base holds are always
+part of a snapshot, other paths follow the ignore rules. Empty directories, special files,
+submodule contents and ``.git`` entries are never carried (``skipped`` says what was left out).
 """
 
 from __future__ import annotations
 
+import json
 import os
-import secrets
 import shutil
+import stat
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
 
-import git
+from tapehead.tools.workspace.create import copy_in, outer_rules, repo_top
+from tapehead.tools.workspace.gitcmd import GitError
+from tapehead.tools.workspace.ignore import Ignore
+from tapehead.tools.workspace.nofollow import NoFollowTree
+from tapehead.tools.workspace.record import WorkspaceGone, WorkspaceInvalid, check_snapshot, read_record
+from tapehead.tools.workspace.snapshot import Snapshots
+from tapehead.tools.workspace.store import Store
+from tapehead.tools.workspace.walk import EXEC, LINK, Entry, Keep, walk
 
-from tapehead.tools.workspace.gitcmd import GitError, nul_split, run_git
+__all__ = ["Change", "Workspace", "WorkspaceClosed", "WorkspaceGone", "WorkspaceInvalid"]
+PREFIX = "tapehead-ws-"
 
 
 class WorkspaceClosed(RuntimeError):
@@ -52,26 +61,52 @@ class Change:
     new_sha: str
 
 
-class Workspace:
-    """Create with ``Workspace.create(directory)``; ``discard()`` when done."""
+def compare(base: dict, now: dict) -> list[Change]:
+    """What differs between two ``path -> (mode, blob id)`` maps, in git's order."""
+    absent = ("000000", "0" * 40)
+    out = []
+    for p in sorted(base.keys() | now.keys(), key=os.fsencode):
+        b, n = base.get(p, absent), now.get(p, absent)
+        if b == n:
+            continue
+        if b is absent or n is absent:
+            status = "A" if b is absent else "D"
+        else:
+            status = "T" if (b[0] == LINK) != (n[0] == LINK) else "M"
+        out.append(Change(status, p, b[0], n[0], b[1], n[1]))
+    return out
 
-    def __init__(self, source: str, scratch: str, mode: str, prefix: str, base: str,
-                 branch: str | None, repo_top: str | None):
-        self.source = source  # the user's directory (real path)
+
+def _under(path: str) -> str:
+    return "" if path in ("", ".") else path.strip("/")
+
+
+def _within(p: str, under: str) -> bool:
+    return not under or p == under or p.startswith(under + "/")
+
+
+class Workspace:
+    """Create with ``Workspace.create(directory)``, reopen with ``Workspace.attach(snapshot)``;
+    ``discard()`` when done."""
+
+    def __init__(self, scratch: str, record: dict):
         self.scratch = scratch
-        self.mode = mode  # "git-worktree" or "copy"
-        self.prefix = prefix  # the user's directory relative to the repository top ("" if top)
-        self.base = base  # commit: where the workspace started (moves on accept / undo)
-        self.start = base  # commit the workspace was created from
-        self.branch = branch  # scratch branch in the user's repository (git mode)
-        self.repo_top = repo_top  # the user's repository top (git mode)
-        self.top = os.path.join(scratch, "tree")
-        self.root = os.path.join(self.top, prefix) if prefix else self.top
+        self.source = record["source"]  # the user's directory (real path)
+        self.source_id = tuple(record["source_id"])  # (st_dev, st_ino): accept checks it is the same
+        self.mode = record["mode"]  # "git" (inside a git work tree) or "copy"
+        self.prefix = record["prefix"]  # the directory relative to its repository top ("" if top)
+        self.start = record["start"]  # commit the workspace was created from
+        self.base = record["base"]  # commit: where the workspace started (moves on accept / undo)
+        self.accepts: list[dict] = record["accepts"]  # accept records, newest last (accept.py)
+        self.ignore = Ignore.from_json(record["ignore"])
+        self.root = os.path.join(scratch, "tree")
         self.tmp = os.path.join(scratch, "tmp")
-        self.snap_index = os.path.join(scratch, "snap.index")
+        self.store = Store(os.path.join(scratch, "git"), os.path.join(scratch, "home"))
+        self.snapshots = Snapshots(self.store, self.root, self.ignore)
+        self.skipped: list[tuple[str, str]] = []  # what the last walk left out, and why
         self.created = time.time()
-        self.accepts: list[dict] = []  # accept records (tools/workspace/accept.py), newest last
         self.closed = False
+        self._set_base_entries(self.store.entries(self.base))
 
     # ---------------------------------------------------------------- creation
     @classmethod
@@ -79,157 +114,136 @@ class Workspace:
         source = os.path.realpath(directory)
         if not os.path.isdir(source):
             raise NotADirectoryError(f"not a directory: {directory}")
-        scratch = tempfile.mkdtemp(prefix="tapehead-ws-", dir=scratch_parent)
-        for sub in ("tmp", "sandbox-root", "accepts"):
-            os.makedirs(os.path.join(scratch, sub))
+        scratch = os.path.realpath(tempfile.mkdtemp(prefix=PREFIX, dir=scratch_parent))
         try:
-            repo = _find_repo(source)
-            if repo is not None:
-                return cls._from_repo(source, scratch, repo)
-            return cls._from_copy(source, scratch)
+            for sub in ("tree", "tmp", "sandbox-root", "home"):
+                os.makedirs(os.path.join(scratch, sub))
+            store = Store.init(os.path.join(scratch, "git"), os.path.join(scratch, "home"))
+            top = repo_top(source)
+            ignore = outer_rules(source, top)
+            entries, walked = copy_in(source, top, ignore, store, os.path.join(scratch, "tree"))
+            start = store.commit(store.write_tree(entries), None, "tapehead: workspace base")
+            prefix = os.path.relpath(source, top).replace(os.sep, "/") if top else "."
+            st = os.stat(source)
+            record = {"tapehead_workspace": 1, "scratch": scratch, "source": source,
+                      "source_id": [st.st_dev, st.st_ino], "mode": "git" if top else "copy",
+                      "prefix": "" if prefix == "." else prefix, "start": start, "base": start,
+                      "accepts": [], "ignore": ignore.to_json()}
+            ws = cls(scratch, record)
+            ws.skipped = walked.skipped
+            ws.save()
+            return ws
         except BaseException:
-            shutil.rmtree(scratch, ignore_errors=True)
+            _rmtree(scratch)
             raise
 
     @classmethod
-    def _from_repo(cls, source: str, scratch: str, repo: git.Repo) -> "Workspace":
-        top = os.path.realpath(repo.working_tree_dir)
-        prefix = os.path.relpath(source, top).replace(os.sep, "/")
-        prefix = "" if prefix == "." else prefix
-        index = os.path.join(scratch, "base.index")
-        user_index = run_git(top, "rev-parse", "--git-path", "index").strip()
-        user_index = os.path.join(top, user_index)
-        if os.path.exists(user_index):  # a copy keeps git's stat cache: only changed files are hashed
-            shutil.copyfile(user_index, index)
-        env = {"GIT_INDEX_FILE": index}
-        run_git(top, "add", "-A", "--", ".", env=env)
-        tree = run_git(top, "write-tree", env=env).strip()
+    def attach(cls, snap: object) -> "Workspace":
+        """Reopen the workspace a ``snapshot()`` names. The snapshot is untrusted (it comes from a
+        session database): only its scratch path is used, after ``check_snapshot`` has checked it,
+        and everything else is read from the workspace's own private record. Raises
+        ``WorkspaceGone`` when the copy no longer exists, ``WorkspaceInvalid`` for anything that is
+        not one of our workspaces."""
+        scratch = check_snapshot(snap, PREFIX)
+        record = read_record(scratch, snap["source"])
         try:
-            parent = ["-p", repo.head.commit.hexsha]
-        except ValueError:  # unborn HEAD: a repository without commits
-            parent = []
-        base = run_git(top, "commit-tree", tree, *parent, "-m", "tapehead: workspace base "
-                       "(the user's working state)").strip()
-        branch = f"tapehead/scratch-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
-        tree_dir = os.path.join(scratch, "tree")
-        run_git(top, "worktree", "add", "-q", "-b", branch, tree_dir, base)
-        ws = cls(source, scratch, "git-worktree", prefix, base, branch, top)
-        ws._init_snap_index(os.path.join(tree_dir, run_git(tree_dir, "rev-parse", "--git-path",
-                                                           "index").strip()))
-        os.makedirs(ws.root, exist_ok=True)
-        os.remove(index)
+            ws = cls(scratch, record)
+        except (GitError, ValueError, OSError) as e:
+            raise WorkspaceInvalid(f"the workspace in {scratch} cannot be reopened: {e}") from None
+        if not os.path.isdir(ws.root) or os.path.islink(ws.root):
+            raise WorkspaceGone(f"the scratch copy {scratch} has no tree any more")
         return ws
 
-    @classmethod
-    def _from_copy(cls, source: str, scratch: str) -> "Workspace":
-        tree_dir = os.path.join(scratch, "tree")
-        shutil.copytree(source, tree_dir, symlinks=True)
-        gitdir = os.path.join(scratch, "git")
-        run_git(scratch, "init", "-q", "--separate-git-dir", gitdir, tree_dir)
-        run_git(tree_dir, "add", "-A", "--", ".")
-        tree = run_git(tree_dir, "write-tree").strip()
-        base = run_git(tree_dir, "commit-tree", tree, "-m", "tapehead: workspace base (copy)").strip()
-        run_git(tree_dir, "update-ref", "refs/heads/tapehead-base", base)
-        ws = cls(source, scratch, "copy", "", base, None, None)
-        ws._init_snap_index(os.path.join(gitdir, "index"))
-        return ws
-
-    def _init_snap_index(self, index: str) -> None:
-        shutil.copyfile(index, self.snap_index)
+    def save(self) -> None:
+        """Write the private record (one atomic replace)."""
+        record = {"tapehead_workspace": 1, "scratch": self.scratch, "source": self.source,
+                  "source_id": list(self.source_id), "mode": self.mode, "prefix": self.prefix,
+                  "start": self.start, "base": self.base, "accepts": self.accepts,
+                  "ignore": self.ignore.to_json()}
+        data = json.dumps(record, indent=1).encode()
+        NoFollowTree(self.scratch, scratch=True).write_file("workspace.json", [data], False)
 
     # ---------------------------------------------------------------- state
     def check_open(self) -> None:
         if self.closed:
             raise WorkspaceClosed("the workspace was discarded; create a new one")
 
-    def git(self, *args: str, binary: bool = False, snap: bool = False, stdin: bytes | None = None):
-        """Run git in the workspace root (``snap``: against the private snapshot index)."""
+    def _set_base_entries(self, entries: dict) -> None:
+        self.base_entries = entries
+        self._keep = Keep(entries)
+
+    def files(self, path: str = ".") -> list[Entry]:
+        """Files and links under ``path`` (relative to the root) as the walker finds them."""
         self.check_open()
-        env = {"GIT_INDEX_FILE": self.snap_index} if snap else None
-        return run_git(self.root, *args, env=env, binary=binary, stdin=stdin)
-
-    def snapshot_tree(self) -> str:
-        """The tree object of the workspace as it is now (non-ignored files; incremental)."""
-        self.git("add", "-A", "--", ":/", snap=True)
-        return self.git("write-tree", snap=True).strip()
-
-    def changes(self, path: str = ".", against: str | None = None) -> list[Change]:
-        """What differs from the base commit, under ``path`` (relative to the root)."""
-        tree = self.snapshot_tree()
-        out = self.git("diff-tree", "-r", "-z", "--no-renames", against or self.base, tree, "--",
-                       self._spec(path))
-        fields = nul_split(out)
-        changes = []
-        for meta, p in zip(fields[0::2], fields[1::2]):
-            bm, nm, bs, ns, st = meta.lstrip(":").split(" ")
-            changes.append(Change(st[0], self._from_top(p), bm, nm, bs, ns))
-        return changes
-
-    def diff_text(self, path: str = ".") -> str:
-        tree = self.snapshot_tree()
-        return self.git("diff", "--no-renames", "--no-color", "--relative", self.base, tree, "--",
-                        self._spec(path))
-
-    def reset(self, path: str = ".") -> list[Change]:
-        """Put files under ``path`` back as they were at the base commit (new files are deleted)."""
-        changes = self.changes(path)
-        for c in changes:
-            if c.status in ("A", "T"):
-                full = os.path.join(self.root, c.path)
-                if os.path.islink(full) or os.path.isfile(full):
-                    os.unlink(full)
-                if c.status == "A":
-                    _prune_empty_dirs(os.path.dirname(full), self.root)
-        restore = [c.path for c in changes if c.status != "A"]
-        if restore:
-            self.git("restore", "--source", self.base, "--worktree", "--pathspec-from-file=-",
-                     "--pathspec-file-nul", stdin="\0".join(self._spec(p) for p in restore).encode())
-        return changes
+        walked = walk(self.root, self.ignore, self._keep, _under(path))
+        self.skipped = walked.skipped
+        return walked.entries
 
     def list_files(self, path: str = ".") -> list[str]:
         """Files under ``path`` (relative to the root), .gitignore honoured, sorted."""
-        out = self.git("ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
-                       self._spec(path))
-        return sorted({p for p in nul_split(out) if os.path.lexists(os.path.join(self.root, p))})
+        return sorted(e.path for e in self.files(path))
 
-    def _spec(self, path: str) -> str:
-        """A pathspec for ``path`` relative to the root, literal (no globbing)."""
-        rel = "" if path in ("", ".") else path
-        full = "/".join(x for x in (self.prefix, rel) if x)
-        return f":(top,literal){full}" if full else ":(top)"
+    def current(self, path: str = ".") -> dict[str, tuple[str, str]]:
+        """``path -> (mode, blob id)`` of the tree now, under ``path``."""
+        self.check_open()
+        snap = self.snapshots.take(self._keep, _under(path))
+        self.skipped = snap.skipped
+        return snap.entries
 
-    def _from_top(self, p: str) -> str:
-        return p[len(self.prefix) + 1:] if self.prefix else p
+    def snapshot_tree(self) -> str:
+        """The tree object of the workspace as it is now."""
+        return self.store.write_tree(self.current())
+
+    def changes(self, path: str = ".") -> list[Change]:
+        """What differs from the base, under ``path`` (relative to the root)."""
+        under = _under(path)
+        base = {p: v for p, v in self.base_entries.items() if _within(p, under)}
+        return compare(base, self.current(under or "."))
+
+    def diff_text(self, path: str = ".") -> str:
+        """The unified diff of the tree now against the base, under ``path``."""
+        return self.store.patch(self.base, self.snapshot_tree(), _under(path))
+
+    def reset(self, path: str = ".") -> list[Change]:
+        """Put files under ``path`` back as they were at the base (new files are deleted), written
+        from the base's blobs, never following a link in the tree."""
+        changes = self.changes(path)
+        writer = NoFollowTree(self.root, scratch=True)
+        for c in sorted((c for c in changes if c.status in ("A", "T")), key=lambda c: c.path,
+                        reverse=True):
+            writer.remove(c.path)
+        for c in changes:
+            if c.status == "A":
+                continue
+            if c.base_mode == LINK:
+                writer.write_link(c.path, self.store.read(c.base_sha))
+            else:
+                writer.write_file(c.path, self.store.chunks(c.base_sha), c.base_mode == EXEC)
+        return changes
 
     # ---------------------------------------------------------------- user-facing
-    def accept(self):
+    def accept(self, tree: str | None = None):
+        """Apply the changes (of ``tree``, a ``snapshot_tree()`` the user has seen, or of the tree
+        now) to the user's directory; an Observation, never an exception."""
         from tapehead.tools.workspace.accept import accept
-        return accept(self)
+        return accept(self, tree)
 
     def undo(self):
         from tapehead.tools.workspace.accept import undo
         return undo(self)
 
     def discard(self) -> str:
-        """Drop the scratch copy, and in git mode the worktree registration and scratch branch."""
+        """Remove the scratch directory; the user's directory and repository are as they were."""
         if self.closed:
             return "the workspace was already discarded"
-        notes = []
-        if self.mode == "git-worktree":
-            for args in (("worktree", "remove", "--force", "--force", self.top),
-                         ("worktree", "prune"), ("branch", "-D", self.branch)):
-                try:
-                    run_git(self.repo_top, *args)
-                except GitError as e:
-                    notes.append(str(e))
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        left = _rmtree(self.scratch)
         self.closed = True
-        return "discarded the workspace" + (f" ({'; '.join(notes)})" if notes else "")
+        return "discarded the workspace" + (f" ({left})" if left else "")
 
     def snapshot(self) -> dict:
         return {"source": self.source, "mode": self.mode, "root": self.root, "prefix": self.prefix,
-                "scratch": self.scratch, "branch": self.branch, "start": self.start,
-                "base": self.base, "accepts": len(self.accepts), "closed": self.closed}
+                "scratch": self.scratch, "start": self.start, "base": self.base,
+                "accepts": len(self.accepts), "closed": self.closed}
 
     def __enter__(self) -> "Workspace":
         return self
@@ -238,27 +252,18 @@ class Workspace:
         self.discard()
 
 
-def _prune_empty_dirs(directory: str, stop: str) -> None:
-    while directory.startswith(stop.rstrip(os.sep) + os.sep) and os.path.isdir(directory) \
-            and not os.path.islink(directory) and not os.listdir(directory):
-        os.rmdir(directory)
-        directory = os.path.dirname(directory)
+def _rmtree(path: str) -> str:
+    """Remove a scratch directory, making directories the sandbox left unwritable writable first
+    (never following links); '' when it is gone, else what is left."""
+    def retry(func, p, _exc):
+        try:
+            os.chmod(os.path.dirname(p), stat.S_IRWXU)
+            if os.path.isdir(p) and not os.path.islink(p):
+                os.chmod(p, stat.S_IRWXU)
+            func(p)
+        except OSError:
+            pass
 
-
-def _find_repo(source: str) -> git.Repo | None:
-    try:
-        repo = git.Repo(source, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        return None
-    if repo.bare or repo.working_tree_dir is None:
-        return None
-    top = os.path.realpath(repo.working_tree_dir)
-    rel = os.path.relpath(source, top)
-    if rel.split(os.sep)[0] == ".git":
-        return None
-    try:  # an ignored directory inside a repository is not part of it: copy it instead
-        if rel != "." and run_git(top, "check-ignore", "-q", "--", rel) == "":
-            return None
-    except GitError:
-        pass
-    return repo
+    kw = {"onexc": retry} if sys.version_info >= (3, 12) else {"onerror": retry}
+    shutil.rmtree(path, **kw)
+    return f"could not remove all of {path}" if os.path.lexists(path) else ""

@@ -1,8 +1,9 @@
 """The base of every tool bound to a Workspace (files, symbols, edits, execution, git).
 
 Convention: subclasses implement ``act(**args)`` instead of ``_run``. ``_run`` checks that the
-workspace is still open, counts the call, turns a refused path (``PathRefused``) into an error
-observation with its message, and records a one-line summary of the last call for ``snapshot()``.
+workspace is still open, counts the call, turns a refused path (``PathRefused``) or a file that
+may not be read (``NotReadable``: a FIFO, a device, too large) into an error observation with its
+message, and records a one-line summary of the last call for ``snapshot()``.
 Paths are checked with ``self.path(p)`` (``tools/workspace/paths.py``); anything else unexpected is turned into
 an error observation by ``Tool.call``.
 """
@@ -10,7 +11,7 @@ an error observation by ``Tool.call``.
 from __future__ import annotations
 
 from tapehead.tools.base import Observation, Tool, error
-from tapehead.tools.workspace.paths import PathRefused, ToolPath, resolve
+from tapehead.tools.workspace.paths import NotReadable, PathRefused, ToolPath, resolve
 from tapehead.tools.workspace.workspace import WorkspaceClosed
 
 
@@ -28,7 +29,7 @@ class WorkspaceTool(Tool):
         try:
             self.ws.check_open()
             out = self.act(**args)
-        except (PathRefused, WorkspaceClosed) as e:
+        except (PathRefused, NotReadable, WorkspaceClosed) as e:
             out = error(str(e))
         out = out if isinstance(out, Observation) else Observation(str(out))
         first = out.text.splitlines()[0][:200] if out.text else ""

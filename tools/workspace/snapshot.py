@@ -1,0 +1,94 @@
+"""Snapshots of the scratch tree: what it holds now, as git entries, hashed incrementally.
+
+Convention (git's index as a stat cache, and its "racy git" rule, Documentation/technical/racy-git):
+a snapshot walks the tree (``tools/workspace/walk.py``), reuses the blob id of every file whose
+``lstat`` key (size, mtime_ns, ctime_ns, inode, mode) is unchanged since it was hashed, and reads
+and hashes only the others, from a descriptor opened ``O_NOFOLLOW | O_NONBLOCK`` whose ``fstat``
+must still be the walked regular file. A hash is trusted for reuse only when the file's ctime (and
+mtime) were at least ``RACY_NS`` older than the moment hashing began: a write in the same
+timestamp tick as our read would otherwise keep the key and hide the change. The result is
+``path -> (mode, blob id)``; ``Store.write_tree`` turns it into a tree when one is needed.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from dataclasses import dataclass, field
+
+from tapehead.tools.workspace.ignore import Ignore
+from tapehead.tools.workspace.paths import READ_FLAGS
+from tapehead.tools.workspace.store import SMALL, Store
+from tapehead.tools.workspace.walk import LINK, Entry, Keep, walk
+
+RACY_NS = 1_000_000_000  # one second: covers filesystems with 1 s timestamps, not just ns ones
+
+
+@dataclass(frozen=True)
+class Cached:
+    key: tuple
+    mode: str
+    sha: str
+    trusted: bool
+
+
+@dataclass
+class Snapshot:
+    entries: dict[str, tuple[str, str]] = field(default_factory=dict)  # path -> (mode, blob id)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why not tracked)
+    hashed: int = 0  # files read and hashed for this snapshot (the rest came from the cache)
+
+
+class Changed(OSError):
+    """The file changed between the walk and the read."""
+
+
+def hash_entry(store: Store, full: str, entry: Entry) -> str:
+    """Store the bytes of the walked ``entry`` (at ``full``) as a blob and return its id."""
+    if entry.mode == LINK:
+        return store.put(os.fsencode(os.readlink(full)))
+    fd = os.open(full, READ_FLAGS)
+    with os.fdopen(fd, "rb", buffering=0) as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_ino != entry.key[3]:
+            raise Changed(f"{entry.path} changed while it was read")
+        if st.st_size > SMALL:
+            return store.put_stream(f, st.st_size)
+        data = f.read(SMALL + 1)
+        if len(data) != st.st_size:
+            raise Changed(f"{entry.path} changed while it was read")
+        return store.put(data)
+
+
+class Snapshots:
+    """The stat cache of one scratch tree."""
+
+    def __init__(self, store: Store, root: str, ignore: Ignore):
+        self.store = store
+        self.root = root
+        self.ignore = ignore
+        self.cache: dict[str, Cached] = {}
+
+    def take(self, keep: Keep, under: str = "") -> Snapshot:
+        started = time.time_ns()
+        walked = walk(self.root, self.ignore, keep, under)
+        snap = Snapshot(skipped=walked.skipped)
+        for e in walked.entries:
+            c = self.cache.get(e.path)
+            if c is not None and c.trusted and c.key == e.key and c.mode == e.mode:
+                snap.entries[e.path] = (c.mode, c.sha)
+                continue
+            try:
+                sha = hash_entry(self.store, os.path.join(self.root, e.path), e)
+            except OSError as err:
+                snap.skipped.append((e.path, f"not read ({err.strerror or err})"))
+                continue
+            snap.hashed += 1
+            newest = max(e.key[1], e.key[2])  # mtime_ns, ctime_ns
+            self.cache[e.path] = Cached(e.key, e.mode, sha, started - newest > RACY_NS)
+            snap.entries[e.path] = (e.mode, sha)
+        if not under:
+            for gone in [p for p in self.cache if p not in snap.entries]:
+                del self.cache[gone]
+        return snap
