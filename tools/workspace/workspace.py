@@ -206,7 +206,19 @@ class Workspace:
 
     def reset(self, path: str = ".") -> list[Change]:
         """Put files under ``path`` back as they were at the base (new files are deleted), written
-        from the base's blobs, never following a link in the tree."""
+        from the base's blobs, never following a link in the tree. A ``.gitignore`` put back can
+        bring into view files the changed one hid; they are reset too (a few rounds at most)."""
+        changes = self._reset_once(path)
+        for _ in range(3):
+            if not any(c.path.rsplit("/", 1)[-1] == ".gitignore" for c in changes):
+                break
+            more = self._reset_once(path)
+            if not more:
+                break
+            changes = changes + more
+        return changes
+
+    def _reset_once(self, path: str) -> list[Change]:
         changes = self.changes(path)
         writer = NoFollowTree(self.root, scratch=True)
         for c in sorted((c for c in changes if c.status in ("A", "T")), key=lambda c: c.path,
