@@ -91,12 +91,34 @@ def outer_rules(source: str, top: str | None) -> Ignore:
     return Ignore(tuple(sets))
 
 
+class WorkspaceRefused(ValueError):
+    """The user's directory cannot be copied as it is; ``str(e)`` is the one line to show."""
+
+
+def _check_ignore_files(source: str, top: str, ignore: Ignore) -> None:
+    """git opens every ignore file it meets, and blocks for ever on a FIFO (or reads a device
+    without end): our own walk, which never opens one, finds them before the user's git runs."""
+    bad = [f"{p} ({why.split(':')[0]})" for p, why in walk(source, ignore).skipped
+           if p.rsplit("/", 1)[-1] == ".gitignore" and why.startswith(("a FIFO", "a character", "a block"))]
+    try:
+        exclude = os.path.join(top, os.fsdecode(user_git(top, "rev-parse", "--git-path", "info/exclude").strip()))
+    except GitError:
+        exclude = None
+    for path in (exclude, _excludes_file(top, ())):
+        if path and os.path.exists(path) and not os.path.isfile(path):
+            bad.append(f"{path} (not a regular file)")
+    if bad:
+        raise WorkspaceRefused(f"git would hang on special files in your repository: {', '.join(bad[:5])}; "
+                               f"remove them (your own git status hangs on them too)")
+
+
 def copy_in(source: str, top: str | None, ignore: Ignore, store: Store, tree: str) -> tuple[dict, Walk]:
     """Copy the user's files into ``tree`` through the store; return (path -> (mode, blob id), the
     walk, whose ``skipped`` says what was left out and why)."""
     if top is None:
         walked = walk(source, ignore)
     else:
+        _check_ignore_files(source, top, ignore)
         walked = walk(source, None, Keep(user_listing(source)))
     writer = NoFollowTree(tree, scratch=True)
     entries = {}

@@ -38,15 +38,36 @@ class RuleSet:
     origin: str = ""  # for messages and the record: ".gitignore", "info/exclude", ...
 
     @cached_property
-    def spec(self) -> pathspec.GitIgnoreSpec:
-        return pathspec.GitIgnoreSpec.from_lines(self.lines)
+    def patterns(self) -> list:
+        return [p for p in pathspec.GitIgnoreSpec.from_lines(self.lines).patterns if p.include is not None]
 
     def check(self, rel: str, is_dir: bool) -> bool | None:
-        """True: ignored; False: re-included by a ``!`` pattern; None: no pattern matched."""
+        """True: ignored; False: re-included by a ``!`` pattern; None: no pattern matched.
+
+        Only a match of the path itself counts, as in git, whose directory walk applies the rules
+        to each directory before entering it: pathspec's regexes also match a path *through* one of
+        its parent directories (the ``ps_d`` group marks where), which for a file would let a
+        ``!dir`` re-include files that another rule ignores. So: a file matches when the match does
+        not end at a parent's slash; a directory (checked as ``path/``) when the pattern matched the
+        directory's own name (``ps_d`` is that last slash) or matched a parent's contents (``d/**``
+        matches ``d/x/`` but not ``d/``)."""
         if not self.lines:
             return None
         path = f"{self.offset}/{rel}" if self.offset else rel
-        return self.spec.check_file(path + "/" if is_dir else path).include
+        text = path + "/" if is_dir else path
+        verdict = None
+        for pattern in self.patterns:  # the last matching pattern wins
+            m = pattern.regex.match(text)
+            if m is None:
+                continue
+            mark = m.groupdict().get("ps_d")
+            if is_dir:
+                hit = m.end() == len(text) if mark is not None else m.end() < len(text)
+            else:
+                hit = mark is None
+            if hit:
+                verdict = pattern.include
+        return verdict
 
     def to_json(self) -> dict:
         return {"lines": list(self.lines), "offset": self.offset, "origin": self.origin}

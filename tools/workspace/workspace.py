@@ -34,7 +34,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from tapehead.tools.workspace.create import copy_in, outer_rules, repo_top
+from tapehead.tools.workspace.create import WorkspaceRefused, copy_in, outer_rules, repo_top
 from tapehead.tools.workspace.gitcmd import GitError
 from tapehead.tools.workspace.ignore import Ignore
 from tapehead.tools.workspace.nofollow import NoFollowTree
@@ -43,7 +43,7 @@ from tapehead.tools.workspace.snapshot import Snapshots
 from tapehead.tools.workspace.store import Store
 from tapehead.tools.workspace.walk import EXEC, LINK, Entry, Keep, walk
 
-__all__ = ["Change", "Workspace", "WorkspaceClosed", "WorkspaceGone", "WorkspaceInvalid"]
+__all__ = ["Change", "Workspace", "WorkspaceClosed", "WorkspaceGone", "WorkspaceInvalid", "WorkspaceRefused"]
 PREFIX = "tapehead-ws-"
 
 
