@@ -1,4 +1,5 @@
-"""Benchmark of the workspace tools: ``python -m tapehead.tools.bench_workspace [--package torch] [--runs 10]``.
+"""Benchmark of the workspace tools: ``python -m tapehead.tools.bench_workspace [--package torch] [--runs 10]``,
+and of snapshots alone: ``python -m tapehead.tools.bench_workspace --snapshot 1000,5000``.
 
 Convention: measures on a real, large Python tree -- the ``.py`` files of an installed package (torch
 by default, else sympy), copied into a plain temporary directory -- through the same objects the
@@ -6,6 +7,13 @@ agent uses: workspace creation (copy mode), ``grep`` (a rare and a common patter
 index (cold build, warm refresh with nothing changed, refresh after one edit), one
 ``find_definition`` query, and the cost of one sandboxed ``python -c pass`` (mean of ``--runs``)
 next to a bare ``python -c pass``. Prints one line per figure; nothing is estimated.
+
+``--snapshot N,M``: for synthetic trees of N and M Python files (25 per directory, two levels, about
+1.5 KB each), in git mode (a committed repository) and copy mode (a plain directory): workspace
+creation, then the *cold* status after one edit (the first ``changes()`` of a new workspace) and
+the *warm* one (median of 5: one edit, then ``changes()``), taken a second and more after creation
+so that the stat cache may trust its hashes (git's racy rule). It uses only ``Workspace.create``,
+``changes`` and ``discard``, so the same file runs against an older tapehead on ``PYTHONPATH``.
 """
 
 from __future__ import annotations
@@ -45,6 +53,47 @@ def copy_sources(package: str, dest: str) -> tuple[int, int]:
     return files, size
 
 
+def make_tree(root: str, n: int, git_mode: bool) -> None:
+    body = "".join(f"def f{i}(x):\n    return x + {i}  # {'.' * 40}\n\n" for i in range(25))
+    for i in range(n):
+        path = os.path.join(root, f"d{i // 625:02d}", f"e{i // 25 % 25:02d}", f"m{i % 25:02d}.py")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(f"# module {i}\n{body}")
+    if git_mode:
+        env = dict(os.environ, GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@b", GIT_COMMITTER_NAME="b",
+                   GIT_COMMITTER_EMAIL="b@b")
+        for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "tree"]):
+            subprocess.run(["git", *args], cwd=root, env=env, check=True)
+
+
+def bench_snapshots(sizes: list[int]) -> None:
+    for n in sizes:
+        for git_mode in (True, False):
+            with tempfile.TemporaryDirectory(prefix="tapehead-bench-snap-") as tmp:
+                src = os.path.join(tmp, "src")
+                make_tree(src, n, git_mode)
+                t_create, ws = timed(lambda: Workspace.create(src, scratch_parent=tmp))
+                try:
+                    time.sleep(1.2)
+                    files = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(ws.root) for f in fs
+                                   if f.endswith(".py"))
+
+                    def edit(k):
+                        with open(files[k * 7919 % len(files)], "a") as f:
+                            f.write(f"# edit {k}\n")
+                        return ws.changes()
+
+                    t_cold, changes = timed(lambda: edit(0))
+                    assert len(changes) == 1, changes
+                    warm = [timed(lambda: edit(k))[0] for k in range(1, 6)]
+                    print(f"{n} files, {ws.mode} mode: create {t_create:.3f} s, status after one edit "
+                          f"cold {t_cold * 1000:.0f} ms, warm {statistics.median(warm) * 1000:.0f} ms "
+                          f"(median of 5)")
+                finally:
+                    ws.discard()
+
+
 def timed(fn):
     t0 = time.perf_counter()
     out = fn()
@@ -55,7 +104,14 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--package", default=None, help="installed package whose .py files are the tree")
     ap.add_argument("--runs", type=int, default=10, help="sandboxed runs to average")
+    ap.add_argument("--snapshot", default="", help="only the snapshot benchmark, on trees of these sizes, "
+                                                  "e.g. 1000,5000")
     args = ap.parse_args(argv)
+    if args.snapshot:
+        print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPU(s), "
+              f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+        bench_snapshots([int(x) for x in args.snapshot.split(",")])
+        return
     package = args.package or next((p for p in ("torch", "sympy") if importlib.util.find_spec(p)), None)
     if package is None:
         raise SystemExit("neither torch nor sympy is installed; pass --package")

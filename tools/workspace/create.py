@@ -26,7 +26,7 @@ import os
 from tapehead.tools.workspace.gitcmd import GitError, nul_split, user_git
 from tapehead.tools.workspace.ignore import Ignore, parse, read_rules_file
 from tapehead.tools.workspace.nofollow import NoFollowTree
-from tapehead.tools.workspace.snapshot import hash_entry
+from tapehead.tools.workspace.snapshot import hash_entry, read_entry
 from tapehead.tools.workspace.store import Store
 from tapehead.tools.workspace.walk import LINK, EXEC, Keep, Walk, walk
 
@@ -121,16 +121,29 @@ def copy_in(source: str, top: str | None, ignore: Ignore, store: Store, tree: st
         _check_ignore_files(source, top, ignore)
         walked = walk(source, None, Keep(user_listing(source)))
     writer = NoFollowTree(tree, scratch=True)
-    entries = {}
-    for e in walked.entries:
-        try:
-            sha = hash_entry(store, os.path.join(source, e.path), e)
-        except OSError as err:
-            walked.skipped.append((e.path, f"not read ({err.strerror or err})"))
-            continue
-        if e.mode == LINK:
-            writer.write_link(e.path, store.read(sha))
-        else:
-            writer.write_file(e.path, store.chunks(sha), e.mode == EXEC)
+    marks, big = {}, []
+    with store.batch() as batch:  # one pack for the whole copy
+        for e in walked.entries:
+            try:
+                data = read_entry(os.path.join(source, e.path), e)
+            except OSError as err:
+                walked.skipped.append((e.path, f"not read ({err.strerror or err})"))
+                continue
+            if data is None:
+                big.append(e)
+                continue
+            marks[e.path] = (e.mode, batch.add(data))
+            _write(writer, e.path, e.mode, [data])
+    entries = {p: (mode, batch.ids[mark]) for p, (mode, mark) in marks.items()}
+    for e in big:  # larger than SMALL: streamed, never held whole
+        sha = hash_entry(store, os.path.join(source, e.path), e)
+        _write(writer, e.path, e.mode, store.chunks(sha))
         entries[e.path] = (e.mode, sha)
-    return entries, walked
+    return dict(sorted(entries.items(), key=lambda kv: os.fsencode(kv[0]))), walked
+
+
+def _write(writer: NoFollowTree, path: str, mode: str, chunks) -> None:
+    if mode == LINK:
+        writer.write_link(path, b"".join(chunks))
+    else:
+        writer.write_file(path, chunks, mode == EXEC)

@@ -23,9 +23,11 @@ bytes; a failure raises ``GitError`` with git's message.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+import tempfile
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git knows it without storing it
 PINNED = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c", "commit.gpgsign=false",
@@ -81,6 +83,27 @@ class PrivateGit:
 
     def text(self, *args: str, stdin: bytes | None = None) -> str:
         return self(*args, stdin=stdin).decode("utf-8", "surrogateescape").strip()
+
+    @contextlib.contextmanager
+    def feed(self, *args: str):
+        """Run ``git ARGS`` with its stdin streamed from the block (``fast-import``); raise GitError
+        when it fails. Nothing is read from its stdout."""
+        with tempfile.TemporaryFile() as err:
+            proc = subprocess.Popen([_git_binary(), *PINNED, *args], cwd=self.gitdir, env=self.env,
+                                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err)
+            try:
+                yield proc.stdin
+                proc.stdin.close()
+                rc = proc.wait(timeout=TIMEOUT_S)
+            except BaseException as e:
+                proc.kill()
+                proc.wait()
+                if not isinstance(e, (BrokenPipeError, subprocess.TimeoutExpired)):
+                    raise
+                rc = proc.returncode or 1
+            if rc != 0:
+                err.seek(0)
+                raise GitError(f"git {' '.join(args[:1])} failed: {err.read(500).decode('utf-8', 'replace').strip()}")
 
 
 def user_git(cwd: str, *args: str, timeout: float = TIMEOUT_S) -> bytes:

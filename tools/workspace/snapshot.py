@@ -44,21 +44,39 @@ class Changed(OSError):
     """The file changed between the walk and the read."""
 
 
+def _open(full: str, entry: Entry):
+    """The walked regular file, opened ``O_NOFOLLOW | O_NONBLOCK``; its size."""
+    f = os.fdopen(os.open(full, READ_FLAGS), "rb")
+    st = os.fstat(f.fileno())
+    if not stat.S_ISREG(st.st_mode) or st.st_ino != entry.key[3]:
+        f.close()
+        raise Changed(f"{entry.path} changed while it was read")
+    return f, st.st_size
+
+
+def read_entry(full: str, entry: Entry) -> bytes | None:
+    """The bytes of the walked ``entry`` (at ``full``): a link's target or a file's content; None
+    for a file larger than ``SMALL`` (``hash_entry`` streams those)."""
+    if entry.mode == LINK:
+        return os.fsencode(os.readlink(full))
+    f, size = _open(full, entry)
+    with f:
+        if size > SMALL:
+            return None
+        data = f.read(SMALL + 1)
+    if len(data) != size:
+        raise Changed(f"{entry.path} changed while it was read")
+    return data
+
+
 def hash_entry(store: Store, full: str, entry: Entry) -> str:
     """Store the bytes of the walked ``entry`` (at ``full``) as a blob and return its id."""
-    if entry.mode == LINK:
-        return store.put(os.fsencode(os.readlink(full)))
-    fd = os.open(full, READ_FLAGS)
-    with os.fdopen(fd, "rb", buffering=0) as f:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_ino != entry.key[3]:
-            raise Changed(f"{entry.path} changed while it was read")
-        if st.st_size > SMALL:
-            return store.put_stream(f, st.st_size)
-        data = f.read(SMALL + 1)
-        if len(data) != st.st_size:
-            raise Changed(f"{entry.path} changed while it was read")
+    data = read_entry(full, entry)
+    if data is not None:
         return store.put(data)
+    f, size = _open(full, entry)
+    with f:
+        return store.put_stream(f, size)
 
 
 class Snapshots:

@@ -3,9 +3,10 @@ sandbox never mounts.
 
 Convention (git's object model, gitrepository-layout(5)): a bare git directory made with
 ``git init --bare --template=`` (no sample hooks, no ``info/exclude``) and never given a work tree.
-Blobs are written by us, from bytes we read ourselves, with gitdb (GitPython's object database):
-git never opens a path of the workspace, so no filter, no eol conversion and no attribute can act --
-the bytes hashed are the raw bytes on disk. Trees are built by ``git update-index --index-info``
+Blobs are written by us, from bytes we read ourselves, with gitdb (GitPython's object database), or
+many at once through ``git fast-import`` (one pack instead of a loose object each: the copy of a
+whole tree): git never opens a path of the workspace, so no filter, no eol conversion and no
+attribute can act -- the bytes hashed are the raw bytes on disk. Trees are built by ``git update-index --index-info``
 into the private index (fed only what changed since the last tree, so ``write-tree`` reuses its
 cache of unchanged subtrees) and ``git write-tree``; the unified diff is ``git diff-tree -p`` between
 two trees. All of it goes through ``PrivateGit`` (``tools/workspace/gitcmd.py``).
@@ -16,12 +17,14 @@ git >= 2.42) finds none; ``attr.tree`` is pinned to the empty tree as well.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import re
 
-from gitdb import IStream, LooseObjectDB
+from gitdb import IStream
+from gitdb.db import GitDB
 from gitdb.exc import BadObject
 from gitdb.util import hex_to_bin
 
@@ -32,11 +35,25 @@ HEX40 = re.compile(r"[0-9a-f]{40}")
 ZERO = "0" * 40
 
 
+class Batch:
+    def __init__(self):
+        self.stdin = None
+        self.ids: dict[int, str] = {}
+        self.n = 0
+
+    def add(self, data: bytes) -> int:
+        self.n += 1
+        self.stdin.write(b"blob\nmark :%d\ndata %d\n" % (self.n, len(data)))
+        self.stdin.write(data)
+        self.stdin.write(b"\n")
+        return self.n
+
+
 class Store:
     def __init__(self, gitdir: str, home: str):
         self.gitdir = gitdir
         self.git = PrivateGit(gitdir, home)
-        self.odb = LooseObjectDB(os.path.join(gitdir, "objects"))
+        self.odb = GitDB(os.path.join(gitdir, "objects"))
         self.indexed: dict[str, tuple[str, str]] | None = None  # what the private index holds
         self.tree: str | None = None  # the tree of the private index
 
@@ -53,6 +70,23 @@ class Store:
         if not self.odb.has_object(hex_to_bin(sha)):
             self.odb.store(IStream(b"blob", len(data), io.BytesIO(data)))
         return sha
+
+    @contextlib.contextmanager
+    def batch(self):
+        """Blobs written by one ``git fast-import``: ``batch.add(data)`` returns a mark, and after
+        the block ``batch.ids[mark]`` is the blob id."""
+        marks = os.path.join(self.gitdir, "tapehead-marks")
+        batch = Batch()
+        with self.git.feed("fast-import", "--quiet", "--done", f"--export-marks={marks}") as stdin:
+            batch.stdin = stdin
+            yield batch
+            stdin.write(b"done\n")
+        with open(marks, "rb") as f:
+            for line in f.read().decode().splitlines():
+                mark, sha = line.split(" ")
+                batch.ids[int(mark[1:])] = sha
+        os.remove(marks)
+        self.odb.update_cache(force=True)
 
     def put_stream(self, stream, size: int) -> str:
         """Store ``size`` bytes read from ``stream`` (a large file, never held whole in memory)."""
