@@ -139,7 +139,7 @@ def copy_in(source: str, top: str | None, ignore: Ignore, store: Store, tree: st
         sha = hash_entry(store, os.path.join(source, e.path), e)
         _write(writer, e.path, e.mode, store.chunks(sha))
         entries[e.path] = (e.mode, sha)
-    return dict(sorted(entries.items(), key=lambda kv: os.fsencode(kv[0]))), walked
+    return dict(sorted(entries.items())), walked
 
 
 def _write(writer: NoFollowTree, path: str, mode: str, chunks) -> None:

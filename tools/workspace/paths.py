@@ -51,7 +51,7 @@ class ToolPath:
 
 
 def is_dot_git(name: str) -> bool:
-    return name.lower() == ".git"
+    return len(name) == 4 and name.lower() == ".git"
 
 
 def _inside(real: str, root: str) -> bool:

@@ -5,9 +5,12 @@ a snapshot walks the tree (``tools/workspace/walk.py``), reuses the blob id of e
 ``lstat`` key (size, mtime_ns, ctime_ns, inode, mode) is unchanged since it was hashed, and reads
 and hashes only the others, from a descriptor opened ``O_NOFOLLOW | O_NONBLOCK`` whose ``fstat``
 must still be the walked regular file. A hash is trusted for reuse only when the file's ctime (and
-mtime) were at least ``RACY_NS`` older than the moment hashing began: a write in the same
-timestamp tick as our read would otherwise keep the key and hide the change. The result is
-``path -> (mode, blob id)``; ``Store.write_tree`` turns it into a tree when one is needed.
+mtime) were older than the moment hashing began by more than the filesystem's timestamp tick: a
+write in the same tick as our read would otherwise keep the key and hide the change. The window
+is ``RACY_NS`` (100 ms: ten times the coarsest kernel tick, HZ=100) on a filesystem with sub-second
+timestamps, ``RACY_COARSE_NS`` on one whose timestamps are whole seconds (seen on the tree's own
+directory). The result is ``path -> (mode, blob id)``; ``Store.write_tree`` turns it into a tree
+when one is needed. A new workspace's cache is seeded with the files its copy wrote (``seed``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from tapehead.tools.workspace.paths import READ_FLAGS
 from tapehead.tools.workspace.store import SMALL, Store
 from tapehead.tools.workspace.walk import LINK, Entry, Keep, walk
 
-RACY_NS = 1_000_000_000  # one second: covers filesystems with 1 s timestamps, not just ns ones
+RACY_NS = 100_000_000
+RACY_COARSE_NS = 2_000_000_000  # FAT's 2 s timestamps and anything finer
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,17 @@ class Snapshots:
         self.root = root
         self.ignore = ignore
         self.cache: dict[str, Cached] = {}
+        fine = os.stat(root).st_mtime_ns % 1_000_000_000 != 0
+        self.racy_ns = RACY_NS if fine else RACY_COARSE_NS
+
+    def seed(self, entries: dict[str, tuple[str, str]], keep: Keep) -> None:
+        """Trust the blob ids of files this process just wrote with known bytes (nothing else can
+        write the tree yet): their keys come from one walk, racy ones are re-read later."""
+        now = time.time_ns()
+        for e in walk(self.root, self.ignore, keep).entries:
+            if entries.get(e.path, (None,))[0] == e.mode:
+                newest = max(e.key[1], e.key[2])
+                self.cache[e.path] = Cached(e.key, e.mode, entries[e.path][1], now - newest > self.racy_ns)
 
     def take(self, keep: Keep, under: str = "") -> Snapshot:
         started = time.time_ns()
@@ -104,7 +119,7 @@ class Snapshots:
                 continue
             snap.hashed += 1
             newest = max(e.key[1], e.key[2])  # mtime_ns, ctime_ns
-            self.cache[e.path] = Cached(e.key, e.mode, sha, started - newest > RACY_NS)
+            self.cache[e.path] = Cached(e.key, e.mode, sha, started - newest > self.racy_ns)
             snap.entries[e.path] = (e.mode, sha)
         if not under:
             for gone in [p for p in self.cache if p not in snap.entries]:

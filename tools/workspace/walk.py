@@ -15,8 +15,8 @@ rules, the only paths kept: the user's own ``git ls-files`` when a workspace is 
 Each entry carries ``key`` = (size, mtime_ns, ctime_ns, inode, st_mode) from ``lstat``: the stat
 cache of ``tools/workspace/snapshot.py`` reuses a file's hash while its key is unchanged. Paths are
 ``str``, ``/``-separated, relative to the walked root; bytes that are not UTF-8 are kept
-(``surrogateescape``), so ``os.fsencode(path)`` is the name on disk. Entries come sorted by those
-bytes, which is git's order for a recursive listing.
+(``surrogateescape``), so ``os.fsencode(path)`` is the name on disk. Entries come sorted by path
+(code point order, which is UTF-8's byte order: git's order for a recursive listing).
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def walk(root: str, ignore: Ignore | None = None, keep: Keep | None = None, unde
             out.skipped.append((rel, f"directory not readable ({e.strerror})"))
             continue
         stack.append(_scan(fd, rel, frame.inner, ignored, ignore, keep, under, out))
-    out.entries.sort(key=lambda e: os.fsencode(e.path))
+    out.entries.sort(key=lambda e: e.path)
     return out
 
 
@@ -126,14 +126,14 @@ def _scan(fd: int, rel: str, inner: list, ignored: bool, ignore: Ignore | None, 
             if ignore is not None:
                 out.skipped.append((path, "a .git entry: never read, never tracked"))
             continue
-        if len(os.fsencode(path)) > MAX_PATH:
+        if len(path) * 4 > MAX_PATH and len(os.fsencode(path)) > MAX_PATH:  # 4: UTF-8's widest
             out.skipped.append((path[:200] + "...", f"path longer than {MAX_PATH} bytes"))
             continue
         try:
-            st = item.stat(follow_symlinks=False)
+            is_dir = item.is_dir(follow_symlinks=False)  # from d_type: no system call
         except OSError:
-            continue  # gone since the listing
-        if stat.S_ISDIR(st.st_mode):
+            continue
+        if is_dir:
             if not _related(path, under):
                 continue
             if ignore is None:
@@ -144,16 +144,14 @@ def _scan(fd: int, rel: str, inner: list, ignored: bool, ignore: Ignore | None, 
             if not now_ignored or path in keep.dirs:
                 subdirs.append((name, now_ignored))
             continue
-        if not _within(path, under):
+        if under and not _within(path, under):
             continue
-        if path in keep.paths:
-            kept = True
-        elif ignore is None or ignored:
-            kept = False
-        else:
-            kept = not ignore.ignored(path, False, inner)
-        if not kept:
+        if path not in keep.paths and (ignore is None or ignored or ignore.ignored(path, False, inner)):
             continue
+        try:
+            st = item.stat(follow_symlinks=False)
+        except OSError:
+            continue  # gone since the listing
         if stat.S_ISLNK(st.st_mode):
             mode = LINK
         elif stat.S_ISREG(st.st_mode):

@@ -64,11 +64,10 @@ class Change:
 def compare(base: dict, now: dict) -> list[Change]:
     """What differs between two ``path -> (mode, blob id)`` maps, in git's order."""
     absent = ("000000", "0" * 40)
+    differ = [p for p, v in base.items() if now.get(p) != v] + [p for p in now if p not in base]
     out = []
-    for p in sorted(base.keys() | now.keys(), key=os.fsencode):
+    for p in sorted(differ):
         b, n = base.get(p, absent), now.get(p, absent)
-        if b == n:
-            continue
         if b is absent or n is absent:
             status = "A" if b is absent else "D"
         else:
@@ -130,6 +129,7 @@ class Workspace:
                       "prefix": "" if prefix == "." else prefix, "start": start, "base": start,
                       "accepts": [], "ignore": ignore.to_json()}
             ws = cls(scratch, record)
+            ws.snapshots.seed(entries, ws._keep)
             ws.skipped = walked.skipped
             ws.save()
             return ws
@@ -197,7 +197,7 @@ class Workspace:
     def changes(self, path: str = ".") -> list[Change]:
         """What differs from the base, under ``path`` (relative to the root)."""
         under = _under(path)
-        base = {p: v for p, v in self.base_entries.items() if _within(p, under)}
+        base = {p: v for p, v in self.base_entries.items() if _within(p, under)} if under else self.base_entries
         return compare(base, self.current(under or "."))
 
     def diff_text(self, path: str = ".") -> str:
