@@ -295,3 +295,18 @@ def test_permission_bits_of_the_copy_follow_git(tmp_path):
         modes = {p: stat.S_IMODE(os.lstat(os.path.join(w.root, p)).st_mode) for p in ("run.sh", "ro.txt")}
         assert modes["run.sh"] & 0o111 and modes["ro.txt"] & 0o200
         assert {p: m for p, (m, _) in w.current().items()} == {"run.sh": "100755", "ro.txt": "100644"}
+
+
+def test_edit_tools_refuse_special_files_and_links_out(ws, outside):
+    os.mkfifo(os.path.join(ws.root, "pipe.py"))
+    os.symlink(os.path.join(outside, "id_rsa"), os.path.join(ws.root, "key.py"))
+    tools = tools_by_name(ws)
+    for name, args in (("replace_text", {"old": "a", "new": "b"}),
+                       ("replace_lines", {"start": 1, "end": 1, "text": "x"}),
+                       ("create_file", {"content": "x", "overwrite": True})):
+        fifo = tools[name].call(path="pipe.py", **args)
+        assert not fifo.ok and "a FIFO, not a regular file" in fifo.text, fifo.text
+        out = tools[name].call(path="key.py", **args)
+        assert not out.ok and "leads outside" in out.text
+    assert stat.S_ISFIFO(os.lstat(os.path.join(ws.root, "pipe.py")).st_mode)
+    assert open(os.path.join(outside, "id_rsa"), "rb").read() == SECRET
