@@ -208,23 +208,20 @@ def _accept(ws, tree: str | None) -> Observation:
                                         "existed": f["before"] is not None} for f in files], "accept": n})
 
 
-def undo(ws, force: bool = False) -> Observation:
+def undo(ws) -> Observation:
     if ws.closed:
         return error("the workspace was discarded; nothing to undo")
     if not ws.accepts:
         return error("nothing to undo: no accept was made from this workspace")
     try:
-        return _undo(ws, force)
+        return _undo(ws)
     except Exception as e:  # noqa: BLE001
         return error(f"undo failed, nothing was changed: {type(e).__name__}: {e}")
 
 
-def _undo(ws, force: bool) -> Observation:
+def _undo(ws) -> Observation:
     record = ws.accepts[-1]
     steps = [Step(f["path"], f["after"], f["before"]) for f in record["files"]]
-    if force:  # whatever is there now is replaced by the previous bytes
-        user = NoFollowTree(ws.source)
-        steps = [Step(s.path, user.state(s.path).entry(), s.want) for s in steps]
     files, why, conflicts = apply(ws, steps, Keep(ws.base_entries).dirs)
     if files is None:
         if conflicts:

@@ -101,7 +101,8 @@ def _check_ignore_files(source: str, top: str, ignore: Ignore) -> None:
     bad = [f"{p} ({why.split(':')[0]})" for p, why in walk(source, ignore).skipped
            if p.rsplit("/", 1)[-1] == ".gitignore" and why.startswith(("a FIFO", "a character", "a block"))]
     try:
-        exclude = os.path.join(top, os.fsdecode(user_git(top, "rev-parse", "--git-path", "info/exclude").strip()))
+        where = user_git(top, "rev-parse", "--git-path", "info/exclude").strip()
+        exclude = os.path.join(top, os.fsdecode(where))
     except GitError:
         exclude = None
     for path in (exclude, _excludes_file(top, ())):

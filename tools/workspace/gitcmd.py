@@ -103,7 +103,8 @@ class PrivateGit:
                 rc = proc.returncode or 1
             if rc != 0:
                 err.seek(0)
-                raise GitError(f"git {' '.join(args[:1])} failed: {err.read(500).decode('utf-8', 'replace').strip()}")
+                why = err.read(500).decode("utf-8", "replace").strip()
+                raise GitError(f"git {' '.join(args[:1])} failed: {why}")
 
 
 def user_git(cwd: str, *args: str, timeout: float = TIMEOUT_S) -> bytes:

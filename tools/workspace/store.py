@@ -6,10 +6,11 @@ Convention (git's object model, gitrepository-layout(5)): a bare git directory m
 Blobs are written by us, from bytes we read ourselves, with gitdb (GitPython's object database), or
 many at once through ``git fast-import`` (one pack instead of a loose object each: the copy of a
 whole tree): git never opens a path of the workspace, so no filter, no eol conversion and no
-attribute can act -- the bytes hashed are the raw bytes on disk. Trees are built by ``git update-index --index-info``
-into the private index (fed only what changed since the last tree, so ``write-tree`` reuses its
-cache of unchanged subtrees) and ``git write-tree``; the unified diff is ``git diff-tree -p`` between
-two trees. All of it goes through ``PrivateGit`` (``tools/workspace/gitcmd.py``).
+attribute can act -- the bytes hashed are the raw bytes on disk. Trees are built by
+``git update-index --index-info`` into the private index (fed only what changed since the last
+tree, so ``write-tree`` reuses its cache of unchanged subtrees) and ``git write-tree``; the unified
+diff is ``git diff-tree -p`` between two trees. All of it goes through ``PrivateGit``
+(``tools/workspace/gitcmd.py``).
 
 HEAD stays unborn, so a git that reads attributes from HEAD in a bare repository (``attr.tree``,
 git >= 2.42) finds none; ``attr.tree`` is pinned to the empty tree as well.
@@ -36,6 +37,8 @@ ZERO = "0" * 40
 
 
 class Batch:
+    """The blob commands of one ``git fast-import`` stream (its "blob / mark / data" format)."""
+
     def __init__(self):
         self.stdin = None
         self.ids: dict[int, str] = {}

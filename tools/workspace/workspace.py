@@ -88,7 +88,8 @@ class Workspace:
     """Create with ``Workspace.create(directory)``, reopen with ``Workspace.attach(snapshot)``;
     ``discard()`` when done."""
 
-    def __init__(self, scratch: str, record: dict):
+    def __init__(self, scratch: str, record: dict, store: Store | None = None,
+                 base_entries: dict | None = None):
         self.scratch = scratch
         self.source = record["source"]  # the user's directory (real path)
         self.source_id = tuple(record["source_id"])  # (st_dev, st_ino): accept checks it is the same
@@ -100,12 +101,12 @@ class Workspace:
         self.ignore = Ignore.from_json(record["ignore"])
         self.root = os.path.join(scratch, "tree")
         self.tmp = os.path.join(scratch, "tmp")
-        self.store = Store(os.path.join(scratch, "git"), os.path.join(scratch, "home"))
+        self.store = store or Store(os.path.join(scratch, "git"), os.path.join(scratch, "home"))
         self.snapshots = Snapshots(self.store, self.root, self.ignore)
         self.skipped: list[tuple[str, str]] = []  # what the last walk left out, and why
         self.created = time.time()
         self.closed = False
-        self._set_base_entries(self.store.entries(self.base))
+        self._set_base_entries(self.store.entries(self.base) if base_entries is None else base_entries)
 
     # ---------------------------------------------------------------- creation
     @classmethod
@@ -128,7 +129,7 @@ class Workspace:
                       "source_id": [st.st_dev, st.st_ino], "mode": "git" if top else "copy",
                       "prefix": "" if prefix == "." else prefix, "start": start, "base": start,
                       "accepts": [], "ignore": ignore.to_json()}
-            ws = cls(scratch, record)
+            ws = cls(scratch, record, store, entries)
             ws.snapshots.seed(entries, ws._keep)
             ws.skipped = walked.skipped
             ws.save()
@@ -197,7 +198,9 @@ class Workspace:
     def changes(self, path: str = ".") -> list[Change]:
         """What differs from the base, under ``path`` (relative to the root)."""
         under = _under(path)
-        base = {p: v for p, v in self.base_entries.items() if _within(p, under)} if under else self.base_entries
+        base = self.base_entries
+        if under:
+            base = {p: v for p, v in base.items() if _within(p, under)}
         return compare(base, self.current(under or "."))
 
     def diff_text(self, path: str = ".") -> str:
