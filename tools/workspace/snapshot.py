@@ -19,6 +19,7 @@ import os
 import stat
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from tapehead.tools.workspace.ignore import Ignore
 from tapehead.tools.workspace.paths import READ_FLAGS
@@ -29,8 +30,7 @@ RACY_NS = 100_000_000
 RACY_COARSE_NS = 2_000_000_000  # FAT's 2 s timestamps and anything finer
 
 
-@dataclass(frozen=True)
-class Cached:
+class Cached(NamedTuple):
     key: tuple
     mode: str
     sha: str
@@ -107,10 +107,11 @@ class Snapshots:
         started = time.time_ns()
         walked = walk(self.root, self.ignore, keep, under)
         snap = Snapshot(skipped=walked.skipped)
+        cache, entries = self.cache, snap.entries
         for e in walked.entries:
-            c = self.cache.get(e.path)
+            c = cache.get(e.path)
             if c is not None and c.trusted and c.key == e.key and c.mode == e.mode:
-                snap.entries[e.path] = (c.mode, c.sha)
+                entries[e.path] = (c.mode, c.sha)
                 continue
             try:
                 sha = hash_entry(self.store, os.path.join(self.root, e.path), e)

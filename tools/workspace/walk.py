@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from tapehead.tools.workspace.ignore import Ignore, RuleSet, parse, read_rules_file
 from tapehead.tools.workspace.paths import is_dot_git, kind_of
@@ -34,8 +35,7 @@ MAX_PATH = 3800  # bytes: every kept path stays usable with ordinary path calls 
 LINK, FILE, EXEC = "120000", "100644", "100755"
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):  # a tuple: thousands are made per walk
     path: str
     mode: str  # FILE, EXEC or LINK
     key: tuple  # (size, mtime_ns, ctime_ns, ino, st_mode)
