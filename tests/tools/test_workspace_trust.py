@@ -310,3 +310,17 @@ def test_edit_tools_refuse_special_files_and_links_out(ws, outside):
         assert not out.ok and "leads outside" in out.text
     assert stat.S_ISFIFO(os.lstat(os.path.join(ws.root, "pipe.py")).st_mode)
     assert open(os.path.join(outside, "id_rsa"), "rb").read() == SECRET
+
+
+def test_a_failure_after_a_file_became_a_folder_puts_both_back(ws, user_repo):
+    os.remove(os.path.join(ws.root, "README.md"))  # README.md becomes a folder (written first) ...
+    put(ws.root, "README.md/inner.md", "inner\n")
+    for rel in ("src/app.py", "src/util.py"):  # ... and src/ a file, which fails: src/ is not empty
+        os.remove(os.path.join(ws.root, rel))
+    os.rmdir(os.path.join(ws.root, "src"))
+    put(ws.root, "src", "now a file\n")
+    put(user_repo, "src/debug.log", "the user's log\n")
+    before = digest_all(user_repo)
+    obs = ws.accept()
+    assert not obs.ok and "accept failed on src" in obs.text and "every file was put back" in obs.text
+    assert digest_all(user_repo) == before

@@ -133,11 +133,10 @@ def _roll_back(ws, user: NoFollowTree, done: list[Step], states: dict) -> str:
     for s in reversed(done):
         st = states[s.path]
         try:
-            if st.kind == "absent":
-                user.remove(s.path)
-            elif st.entry() is not None:
+            if st.entry() is not None:
                 _put(user, ws.store, s.path, (st.mode, st.sha), st.perm)
-            # a directory was never replaced (os.replace refuses to), so there is nothing to undo
+            else:  # nothing was there (or a directory, or a file on the way): take away what we wrote
+                user.remove(s.path)
         except Exception as e:  # noqa: BLE001
             failed.append(f"{display(s.path)} ({e})")
     for d in reversed(user.made_dirs):

@@ -189,8 +189,8 @@ class NoFollowTree:
             shutil.rmtree(name, dir_fd=d)
 
     def remove(self, rel: str) -> None:
-        """Remove the file or link at ``rel`` (absent: nothing to do), then every directory above
-        it that this left empty."""
+        """Remove the file or link at ``rel`` (absent, or a directory outside ``scratch`` mode:
+        nothing to do), then every directory above it that this left empty."""
         d, name = self._parent(rel, create=False)
         if d is None:
             return
@@ -201,7 +201,7 @@ class NoFollowTree:
                 return
             except IsADirectoryError:
                 if not self.scratch:
-                    raise
+                    return
                 shutil.rmtree(name, dir_fd=d)
         finally:
             os.close(d)
