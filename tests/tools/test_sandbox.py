@@ -75,7 +75,8 @@ def test_snapshot_reports_last_run_and_isolation(tools):
     snap = tools["run"].snapshot()
     assert snap["last_run"]["outcome"] == "exit 0" and snap["last_run"]["total_bytes"] == 3
     facts = snap["isolation"]
-    for key in ("network", "filesystem", "processes", "user", "nproc_rlimit_binds", "pids_cgroup"):
+    for key in ("network", "filesystem", "processes", "ipc", "hostname", "agent_death", "user",
+                "nproc_rlimit_binds", "pids_cgroup"):
         assert key in facts
     assert snap["limits"]["nproc"] == HOSTILE_LIMITS.nproc
 

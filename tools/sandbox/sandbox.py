@@ -13,15 +13,23 @@ every layer below is in force; ``Sandbox.isolation()`` reports the facts on any 
 - time: wall-clock timeout -> SIGKILL to every descendant of the launcher (found in /proc; the
   launcher is their subreaper, so a ``setsid`` daemon is still below it), to every pid in the run's
   pids cgroup, and to the process group (``start_new_session`` + ``os.killpg``); with a pid
-  namespace the kernel also kills everything left when the run's init exits. RLIMIT_CPU: SIGXCPU,
-  then SIGKILL one second later (the command runs as pid 2, so SIGXCPU is delivered);
+  namespace the kernel also kills everything left when the run's init exits. The launcher keeps
+  its own deadline (``LAUNCHER_GRACE_S`` later), so a stopped or stuck agent cannot hold a run
+  open. RLIMIT_CPU: SIGXCPU, then SIGKILL one second later (the command runs as pid 2, so SIGXCPU
+  is delivered);
+- the agent's death (SIGKILL included): the launcher has a parent-death signal, the run's init and
+  command have one from their parents, and a janitor outside the run removes its pids cgroup
+  (``tools/sandbox/cgroup.py``); every ``Sandbox`` start sweeps the cgroups of dead agents;
 - memory: RLIMIT_AS per process (MemoryError / failed mmap); total memory is bounded only as
   (process count) x (RLIMIT_AS) plus the small tmpfs mounts;
 - files: RLIMIT_FSIZE (SIGXFSZ / EFBIG); RLIMIT_NOFILE;
 - processes: a pids cgroup (``pids.max``) when ``/sys/fs/cgroup/pids`` (v1) or a cgroup v2 with the
   pids controller is writable; and RLIMIT_NPROC, which binds only for a non-root host uid: as root
   it binds because the command runs as kuid 65534 in its own user namespace (both are reported);
-- network: a new network namespace with only loopback up (no route out; localhost works);
+- network: a new network namespace with only loopback up (no route out; localhost works; the host's
+  abstract unix sockets are out of reach);
+- IPC and hostname: a new IPC namespace (SysV shared memory, semaphores and message queues of the
+  run die with it; the host's are invisible) and a new UTS namespace (hostname ``sandbox``);
 - filesystem: a new mount namespace and a pivot_root into a tmpfs root that holds only read-only
   system directories (/usr, /bin, /lib*, a few /etc files, the Python installation), the
   workspace tree and its tmp (read-write), a private /tmp and /dev/shm (tmpfs), a minimal /dev and
