@@ -49,7 +49,7 @@ def cgroups_of(pid: int) -> list[str]:
     root = cgroup.base()
     if root is None:
         return []
-    return sorted(n for n in os.listdir(root) if (m := cgroup.NAME.match(n)) and int(m.group(1)) == pid)
+    return sorted(n for n in os.listdir(root) if (cgroup.parse_name(n) or (None,))[0] == pid)
 
 
 def ipc_exists(key: int) -> dict:

@@ -80,8 +80,30 @@ def test_yolo_resume_reruns_the_call_and_says_so(tmp_path):
     assert calls[1]["observation"].startswith("note: this call was running when the agent stopped (it started at ")
     assert open(os.path.join(tree, "runs.log")).read() == "ran\nran\n"  # once before the kill, once now
     assert rows(db) == [("victim", "run", 1)]
+    assert res.trajectory.meta["steps"] == 5  # policy, tool, policy, tool, policy: none lost, none repeated
     agent.delete("victim")  # the session's records go with it
     assert rows(db) == []
+    agent.close()
+
+
+def test_confirm_mode_asks_and_a_denial_answers_the_policy(tmp_path):
+    db, tree = killed_session(tmp_path, "yolo")
+    agent = Agent.from_session("victim", db=db, approval="exec=confirm")  # resumed asking, this time
+    events = []
+    res = agent.resume("victim", on_event=events.append)
+    assert res.paused and events[-1].type == "ApprovalRequested" and events[-1].request == res.request
+    assert res.request["kind"] == "rerun" and res.request["tool"] == "run"
+    assert "was running when the agent stopped" in res.request["message"]
+    assert agent.sessions()[0]["status"] == "awaiting_approval"
+    assert open(os.path.join(tree, "runs.log")).read() == "ran\n"  # asked, not run
+    events.clear()
+    res = agent.resume("victim", approve=False, on_event=events.append)
+    assert [e.action for e in events if e.type == "InFlightCall"] == ["not_rerun"]
+    assert res.exit == "eos" and res.answer == "done"
+    call = res.trajectory.meta["calls"][1]
+    assert not call["approved"] and call["observation"].startswith("not re-run: this run call was running")
+    assert open(os.path.join(tree, "runs.log")).read() == "ran\n"
+    agent.delete("victim")
     agent.close()
 
 

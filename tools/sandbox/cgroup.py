@@ -25,17 +25,24 @@ never taken for a live owner. It is removed on three lines, each enough alone:
    killed) is killed and removed.
 """
 
-from __future__ import annotations
-
-import itertools
 import os
-import re
 import signal
 import time
 
 V1, V2 = "/sys/fs/cgroup/pids", "/sys/fs/cgroup"
-NAME = re.compile(r"^tapehead-(\d+)(?:\.(\d+))?-\d+$")  # (an older name had no .START)
-_counter = itertools.count()
+_made = [0]  # cgroups made by this process (no itertools, re or __future__: the launcher imports this)
+
+
+def parse_name(name: str) -> tuple[int, int | None] | None:
+    """(owner pid, owner start time or None) of a ``tapehead-OWNER[.START]-N`` name (an older name
+    had no ``.START``); None for any other name."""
+    head, _, n = name.rpartition("-")
+    if not head.startswith("tapehead-") or not n.isdigit():
+        return None
+    owner, dot, start = head[len("tapehead-"):].partition(".")
+    if not owner.isdigit() or (dot and not start.isdigit()):
+        return None
+    return int(owner), int(start) if start else None
 
 
 def start_time(pid: int) -> int | None:
@@ -66,7 +73,8 @@ def make(limit: int) -> str | None:
     if root is None:
         return None
     me = os.getpid()
-    path = os.path.join(root, f"tapehead-{me}.{start_time(me)}-{next(_counter)}")
+    _made[0] += 1
+    path = os.path.join(root, f"tapehead-{me}.{start_time(me)}-{_made[0] - 1}")
     try:
         os.mkdir(path)
         with open(os.path.join(path, "pids.max"), "w") as f:
@@ -130,11 +138,11 @@ def remove(path: str | None, seconds: float = 1.0) -> bool:
 
 def owner_alive(name: str) -> bool:
     """Whether the agent that made cgroup ``name`` still runs (pid and start time both match)."""
-    m = NAME.match(name)
-    if m is None:
+    parsed = parse_name(name)
+    if parsed is None:
         return True  # not ours to judge
-    started = start_time(int(m.group(1)))
-    return started is not None and (m.group(2) is None or int(m.group(2)) == started)
+    started = start_time(parsed[0])
+    return started is not None and (parsed[1] is None or parsed[1] == started)
 
 
 def sweep() -> list[str]:
@@ -148,7 +156,7 @@ def sweep() -> list[str]:
         return []
     done = []
     for name in names:
-        if NAME.match(name) and not owner_alive(name):
+        if parse_name(name) is not None and not owner_alive(name):
             path = os.path.join(root, name)
             if remove(path, seconds=2.0):
                 done.append(path)
