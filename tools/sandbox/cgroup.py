@@ -25,12 +25,13 @@ never taken for a live owner. It is removed on three lines, each enough alone:
    killed) is killed and removed.
 """
 
+import itertools
 import os
 import signal
 import time
 
 V1, V2 = "/sys/fs/cgroup/pids", "/sys/fs/cgroup"
-_made = [0]  # cgroups made by this process (no itertools, re or __future__: the launcher imports this)
+_counter = itertools.count()  # (atomic under threads; no re or __future__: the launcher imports this file)
 
 
 def parse_name(name: str) -> tuple[int, int | None] | None:
@@ -73,8 +74,7 @@ def make(limit: int) -> str | None:
     if root is None:
         return None
     me = os.getpid()
-    _made[0] += 1
-    path = os.path.join(root, f"tapehead-{me}.{start_time(me)}-{_made[0] - 1}")
+    path = os.path.join(root, f"tapehead-{me}.{start_time(me)}-{next(_counter)}")
     try:
         os.mkdir(path)
         with open(os.path.join(path, "pids.max"), "w") as f:
