@@ -21,7 +21,8 @@ from graph_helpers import source_dir
 from tapehead.agent.agent import Agent
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-COMMAND = "echo ran >> runs.log; if [ $(wc -l < runs.log) -eq 1 ]; then echo ready > ready; sleep {sleep}; fi; echo ok"
+COMMAND = ("echo ran >> runs.log; if [ $(wc -l < runs.log) -eq 1 ]; then echo ready > ready; sleep {sleep}; fi; "
+           "echo ok")
 CHILD = r"""
 import os, sys
 from tapehead.agent.agent import Agent

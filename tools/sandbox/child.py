@@ -3,8 +3,9 @@
 ``tools/sandbox/sandbox.py`` runs ``python -I -S tools/sandbox/child.py STATUS_FD [--key=value ...] -- ARGV``
 (with ``start_new_session``, a scrubbed environment and the workspace as cwd). Doing the set-up
 here, in a new interpreter, instead of in a ``preexec_fn`` keeps the agent's (threaded) process out
-of fork-time hazards, and lets every step be tried and reported. Stdlib only (and the sibling
-``cgroup.py``), and no json/socket imports: this file's start-up is part of every sandboxed run.
+of fork-time hazards, and lets every step be tried and reported. Stdlib only (and the siblings
+``cgroup.py``, ``syscalls.py``), and no json/socket/re imports: this file's start-up is part of
+every sandboxed run.
 
 Convention: every isolation step is *tried*; what was achieved is written to STATUS_FD as
 ``key=value`` lines (``error=...`` for each step that failed) just before exec. A failed step lowers
