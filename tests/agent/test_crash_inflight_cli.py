@@ -46,10 +46,15 @@ def finished(p, timeout=60):
     return p.returncode, (json.loads(out) if out.strip() else None)
 
 
-def scratch_of(home, thread) -> str:
+def session(home, thread, delete: bool = False) -> str:
+    """The session's scratch copy (and with ``delete``, the session deleted, its copy discarded)."""
     saver = open_saver(str(home / "sessions.sqlite"))
     try:
-        return SessionIndex(saver).get(thread)["workspace"]["scratch"]
+        index = SessionIndex(saver)
+        scratch = index.get(thread)["workspace"]["scratch"]
+        if delete:
+            index.delete(thread)
+        return scratch
     finally:
         saver.conn.close()
 
@@ -71,22 +76,42 @@ def test_sigkill_mid_call_leaves_nothing_and_resume_asks_before_rerunning(tmp_pa
     rc, res = finished(tapehead(home, "run", "--input", "go", "--workspace", source_dir(tmp_path),
                                 "--thread", thread, "--no-prompt", *base))
     assert rc == 3 and res["approval"]["kind"] == "approval"
+    tree = os.path.join(session(home, thread), "tree")
+    try:
+        crash_then_resume(home, thread, mark, tree, answer)
+        traj = json.load(open(os.path.join(home, "trajectories", f"{thread}.json")))
+        # no step lost, none repeated: policy, tool, policy; the policy wrote exactly its script
+        assert traj["meta"]["steps"] == 3 and traj["counts"]["tool_calls"] == 1
+        assert written(traj["tokens"], traj["prompt_len"]) == written(parse_markup(codec(), markup), 0)
+        [call] = traj["meta"]["calls"]
+        assert call["observation"] in bytes(t for t in traj["tokens"] if t < 256).decode("utf-8", "replace")
+        if answer == "yes":
+            assert call["approved"] and call["observation"].startswith("note: this call was running when the agent")
+            assert "finished" in call["observation"]
+        else:
+            assert not call["approved"] and call["observation"].startswith("not re-run: this run call was running")
+    finally:
+        session(home, thread, delete=True)  # and its scratch copy
+    assert not os.path.exists(tree)
 
-    # the approved call runs; its agent is SIGKILLed mid-call
+
+def crash_then_resume(home, thread: str, mark: str, tree: str, answer: str) -> None:
+    """SIGKILL the agent running the approved call; check the host; resume, ask, answer."""
     agent = tapehead(home, "run", "--resume", thread, "--answer", "yes", "--json")
-    tree = os.path.join(scratch_of(home, thread), "tree")
-    end = time.monotonic() + 30
-    while not os.path.exists(os.path.join(tree, "ready")):
-        assert time.monotonic() < end and agent.poll() is None, agent.stderr.read()
-        time.sleep(0.02)
-    before = left_behind(mark, agent.pid)
-    assert len(before["processes"]) >= 6 and len(before["cgroups"]) <= 1  # launcher, init, sh, sleeps
-    agent.send_signal(signal.SIGKILL)
-    agent.wait()
+    try:
+        end = time.monotonic() + 30
+        while not os.path.exists(os.path.join(tree, "ready")):
+            assert time.monotonic() < end and agent.poll() is None, agent.stderr.read()
+            time.sleep(0.02)
+        before = left_behind(mark, agent.pid)
+        assert len(before["processes"]) >= 6 and len(before["cgroups"]) <= 1  # launcher, init, sh, sleeps
+    finally:
+        agent.send_signal(signal.SIGKILL)
+        agent.wait()
     assert nothing_left(mark, agent.pid, within=5.0) == EMPTY  # no process, no cgroup of that run
 
     # resumed without an answer: it pauses with the re-run question, and nothing ran again
-    rc, res = finished(tapehead(home, "run", "--resume", thread, "--no-prompt", *base[2:]))
+    rc, res = finished(tapehead(home, "run", "--resume", thread, "--no-prompt", "--json"))
     request = res["approval"]
     assert rc == 3 and request["kind"] == "rerun" and request["args"]["command"].startswith("export")
     assert request["message"].startswith("this run call was running when the agent stopped (it started at ")
@@ -95,15 +120,3 @@ def test_sigkill_mid_call_leaves_nothing_and_resume_asks_before_rerunning(tmp_pa
     rc, res = finished(tapehead(home, "run", "--resume", thread, "--answer", answer, "--json"))
     assert rc == 0 and res["exit"] == "eos" and res["answer"] == "done"
     assert open(os.path.join(tree, "runs.log")).read() == ("ran\nran\n" if answer == "yes" else "ran\n")
-    traj = json.load(open(res["trajectory"]))
-    [call] = traj["meta"]["calls"]
-    if answer == "yes":
-        assert call["approved"] and call["observation"].startswith("note: this call was running when the agent")
-        assert "finished" in call["observation"]
-    else:
-        assert not call["approved"] and call["observation"].startswith("not re-run: this run call was running")
-    # no step lost, none repeated: policy, tool, policy; the policy wrote exactly its script
-    assert traj["meta"]["steps"] == 3 and traj["counts"]["tool_calls"] == 1
-    script = parse_markup(codec(), markup)
-    assert written(traj["tokens"], traj["prompt_len"]) == written(script, 0)
-    assert call["observation"] in bytes(t for t in traj["tokens"] if t < 256).decode("utf-8", "replace")
