@@ -13,6 +13,7 @@ off after ``--wait`` seconds, then what was left is counted). Only ``Sandbox``, 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import re
@@ -59,16 +60,12 @@ def run_cgroups(owner: int) -> list[str]:
 def clean_up(procs: list[int], groups: list[str]) -> None:
     """What a killed run left (an older checkout): killed and removed, after it was counted."""
     for pid in procs:
-        try:
+        with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
     time.sleep(0.2)
     for g in groups:
-        try:
+        with contextlib.suppress(OSError):
             os.rmdir(g)
-        except OSError:
-            pass
 
 
 def kill_trial(tmp: str, src: str, wait_s: float) -> tuple[float | None, int, int]:

@@ -108,12 +108,17 @@ def kill(path: str, seconds: float = 1.0) -> bool:
             with open(killer, "w") as f:
                 f.write("1")
         except OSError:
-            for pid in members:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
+            sigkill(members)
         time.sleep(0.002)
+
+
+def sigkill(pids) -> None:
+    """SIGKILL each pid; one already gone (or not ours to signal) is skipped."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def remove(path: str | None, seconds: float = 1.0) -> bool:

@@ -269,14 +269,6 @@ def _descendants(root: int) -> list[int]:
     return out
 
 
-def _sigkill(pids) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
 def _kill(proc, cgroup: str | None) -> None:
     """SIGKILL everything the run started: descendants, the pids cgroup, the process group."""
     if proc.poll() is None and os.path.isdir("/proc"):
@@ -284,7 +276,7 @@ def _kill(proc, cgroup: str | None) -> None:
             pids = _descendants(proc.pid)
             if not pids:
                 break
-            _sigkill(pids)
+            cg.sigkill(pids)
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
