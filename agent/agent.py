@@ -18,6 +18,8 @@ drives the graph of ``agent/graph/build.py`` with ``durability="sync"``. Everyth
 needed to continue it is in its thread's state (``run``), so ``Agent.from_session`` rebuilds an
 equivalent agent in another process. ``approver(request) -> decision`` answers approval interrupts
 in-process; without one, a run pauses and ``solve`` returns with ``exit == "awaiting_approval"``.
+After a crash, a side-effecting call that was running is never re-run blindly: the resumed run asks
+(request kind ``"rerun"``) or follows the approval mode (``agent/graph/inflight.py``).
 One ``Agent`` drives one run at a time (its policy cache is not shared across OS threads); make one
 per concurrent run.
 """
@@ -35,6 +37,7 @@ from langgraph.types import Command
 from tapehead.agent.graph import approval as appr
 from tapehead.agent.graph import events as ev
 from tapehead.agent.graph.build import GraphContext, build_graph, run_config
+from tapehead.agent.graph.inflight import InFlight
 from tapehead.agent.graph.runtime import RuntimeCache
 from tapehead.agent.graph.sessions import SessionIndex, open_saver
 from tapehead.agent.graph.state import initial_state, tokens_of
@@ -94,7 +97,7 @@ class Agent:
         self.ctx = GraphContext(self.codec, self.toolset, self.runtimes, self.source.spec, limits=self.limits,
                                 limit_overrides=self.limit_overrides,
                                 modes=self.modes, step_tokens=step_tokens, token_events=token_events,
-                                on_step=self._on_step)
+                                on_step=self._on_step, inflight=InFlight.of(self.saver))
         self.graph = build_graph(self.ctx).compile(checkpointer=self.saver)
 
     # --- sessions in another process ---------------------------------------------------------------------
@@ -140,11 +143,15 @@ class Agent:
                 return
             graph_input = None
             if snap.interrupts:
-                request = snap.interrupts[0].value
-                if resume is _UNSET and self.approver is None:
+                request = self._request(thread_id, snap)
+                if request is None:  # answered before the agent stopped, and the call had finished
+                    graph_input = Command(resume="recovered")  # the node uses the recorded answer
+                elif resume is _UNSET and self.approver is None:
+                    self.index.update(thread_id, status=lim.PAUSED)  # (still "running" after a kill)
                     yield ev.ApprovalRequested(thread_id, request)
                     return
-                graph_input = Command(resume=resume if resume is not _UNSET else self.approver(request))
+                else:
+                    graph_input = Command(resume=resume if resume is not _UNSET else self.approver(request))
         config = run_config(thread_id, self._run_limits(thread_id))
         while True:
             request = None
@@ -188,7 +195,7 @@ class Agent:
         v = snap.values
         if not v:
             raise KeyError(f"no session {thread_id!r}")
-        request = snap.interrupts[0].value if snap.interrupts else None
+        request = self._request(thread_id, snap)
         status = v.get("exit") or (lim.PAUSED if request is not None else lim.RUNNING)
         traj = trajectory_of(v, thread_id, self.source.spec, status)
         correct = None
@@ -233,6 +240,13 @@ class Agent:
         self.index.add(thread_id, task=run["task"], input=input, policy=run["policy"], out=run["out"],
                        workspace=run["workspace"], run=run)
         return initial_state(run, self.codec.prompt(text))
+
+    def _request(self, thread_id: str, snap) -> dict | None:
+        """The pending interrupt's request; after a crash during an approved call, the re-run
+        question instead (agent/graph/inflight.py), or None when that call had finished."""
+        request = snap.interrupts[0].value if snap.interrupts else None
+        store = self.ctx.inflight
+        return store.current_request(thread_id, request) if store is not None else request
 
     def _run_limits(self, thread_id: str) -> Limits:
         row = self.index.get(thread_id)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Callable, Literal
+from typing import Any, Callable, Literal
 
 from langgraph.graph import END, START, StateGraph
 
@@ -49,6 +49,7 @@ class GraphContext:
     token_events: int | None = None  # Tokens events every N tokens (None: once per step)
     snapshot_window: int = 16  # tape symbols shown around each head in TapeSnapshot events
     on_step: Callable[[str, dict], None] | None = None  # (thread_id, summary) after every step
+    inflight: Any = None  # agent/graph/inflight.py's InFlight: side-effecting calls recorded durably (None: not)
 
     def limits_for(self, run: dict) -> Limits:
         base = self.limits if self.limits is not None else lim.from_json(run.get("limits"))

@@ -67,6 +67,21 @@ class ToolResult(Event):
 
 
 @dataclass(frozen=True)
+class InFlightCall(Event):
+    """A side-effecting call that was running when the agent stopped (``agent/graph/inflight.py``),
+    met again on resume: ``action`` is ``"rerun"`` (approved, or yolo mode), ``"not_rerun"``
+    (denied: the policy is told) or ``"recovered"`` (it had finished: its recorded answer is used,
+    nothing runs again)."""
+
+    tool: str
+    category: str
+    args: dict
+    index: int  # trace index of its [CALL]
+    started: float  # when it had started (time.time())
+    action: str
+
+
+@dataclass(frozen=True)
 class MalformedCall(Event):
     """A call the agent could not run (unknown tool, bad arguments): answered with an error."""
 

@@ -8,7 +8,8 @@ input, policy, status, size, times) so that listing sessions does not have to re
 shares the saver's connection and lock. Status is the exit status, ``running`` (not finished: still
 running, or killed -- ``tapehead run --resume ID`` continues it) or ``awaiting_approval``.
 Deleting a session deletes the thread's checkpoints, its row, its workspace scratch copy, and its
-trajectory file when that is the default one (``TAPEHEAD_HOME/trajectories/ID.json``).
+trajectory file when that is the default one (``TAPEHEAD_HOME/trajectories/ID.json``), and its
+in-flight records (``tapehead_inflight``, ``agent/graph/inflight.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from pathlib import Path
 
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
+
+from .inflight import InFlight
 
 COLUMNS = ("thread_id", "created", "updated", "task", "input", "policy", "status", "tokens", "steps", "answer",
            "out", "workspace", "run")
@@ -132,6 +135,8 @@ class SessionIndex:
         """Delete the thread's checkpoints, row, workspace copy and default trajectory file; says what was done."""
         row = self.get(thread_id)
         self.saver.delete_thread(thread_id)
+        if self.conn is not None:
+            InFlight(self.conn, self.lock).forget(thread_id)
         notes = ["deleted checkpoints"]
         ws = (row or {}).get("workspace")
         if ws and ws.get("scratch") and os.path.isdir(ws["scratch"]):

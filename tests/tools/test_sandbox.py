@@ -75,7 +75,8 @@ def test_snapshot_reports_last_run_and_isolation(tools):
     snap = tools["run"].snapshot()
     assert snap["last_run"]["outcome"] == "exit 0" and snap["last_run"]["total_bytes"] == 3
     facts = snap["isolation"]
-    for key in ("network", "filesystem", "processes", "user", "nproc_rlimit_binds", "pids_cgroup"):
+    for key in ("network", "filesystem", "processes", "ipc", "hostname", "agent_death", "user",
+                "nproc_rlimit_binds", "pids_cgroup"):
         assert key in facts
     assert snap["limits"]["nproc"] == HOSTILE_LIMITS.nproc
 
@@ -84,6 +85,8 @@ def test_fallback_without_namespaces_is_reported_not_hidden(ws):
     sb = Sandbox(ws, Limits(isolate=False, timeout_s=5))
     facts = sb.isolation()
     assert facts["network"].startswith("NOT isolated") and facts["filesystem"].startswith("NOT isolated")
+    assert facts["ipc"].startswith("NOT isolated") and facts["hostname"].startswith("NOT isolated")
+    assert "janitor" in facts["agent_death"] and "no pid namespace" in facts["agent_death"]
     r = sb.run(["sh", "-c", "setsid sleep 61 & sleep 30"], timeout_s=1)
     assert r.timed_out and "wall-clock timeout" in r.outcome
     assert not _alive("sleep 61")

@@ -3,8 +3,9 @@
 ``tools/sandbox/sandbox.py`` runs ``python -I -S tools/sandbox/child.py STATUS_FD [--key=value ...] -- ARGV``
 (with ``start_new_session``, a scrubbed environment and the workspace as cwd). Doing the set-up
 here, in a new interpreter, instead of in a ``preexec_fn`` keeps the agent's (threaded) process out
-of fork-time hazards, and lets every step be tried and reported. Stdlib only, and no json/socket
-imports: this file's start-up is part of every sandboxed run.
+of fork-time hazards, and lets every step be tried and reported. Stdlib only (and the siblings
+``cgroup.py``, ``syscalls.py``), and no json/socket/re imports: this file's start-up is part of
+every sandboxed run.
 
 Convention: every isolation step is *tried*; what was achieved is written to STATUS_FD as
 ``key=value`` lines (``error=...`` for each step that failed) just before exec. A failed step lowers
@@ -13,10 +14,20 @@ be written exits 125); the parent reports what was really in force.
 
 Steps (Linux), in order:
 
+0. L dies with the agent: ``PR_SET_PDEATHSIG(SIGKILL)`` at once, then exit if the parent is no
+   longer the agent (``--ppid``: it died before the prctl, the race); the signal comes when the
+   agent's *thread* that started L ends, and that thread waits in ``Sandbox.run`` for L's end.
+   L arms its own wall-clock timer (``--timeout``, the agent's plus a grace), so a stopped or stuck
+   agent cannot leave an unbounded run: at the deadline L kills C, sweeps, writes
+   ``launcher_timeout=1`` and kills itself with SIGKILL. Then L forks the janitor
+   (``tools/sandbox/cgroup.py``), outside the cgroup and every namespace, which removes the run's
+   cgroup once L is gone, however it went;
 1. join the pids cgroup given by ``--cgroup`` (process-count limit that binds even for root);
 2. launcher L: ``unshare(CLONE_NEWPID | CLONE_NEWNET)`` (non-root: a user namespace first), then
-   fork; the child C is pid 1 of the new pid namespace, so killing it (or L, through
-   ``PR_SET_PDEATHSIG``) kills every process the command started;
+   ``CLONE_NEWIPC`` (SysV shared memory, semaphores and message queues of the run live and die in
+   its own namespace; the host's are invisible) and ``CLONE_NEWUTS`` (hostname ``sandbox``), each
+   tried and reported alone; then fork: the child C is pid 1 of the new pid namespace, so killing
+   it (or L, through ``PR_SET_PDEATHSIG``) kills every process the command started;
 3. C: ``unshare(CLONE_NEWNS)`` and build a new root on a tmpfs: read-only binds of ``--ro`` paths
    (system directories and the Python installation), read-write binds of ``--rw`` paths (the
    workspace tree and its tmp), a minimal ``/dev`` (null, zero, full, random, urandom, tty), a
@@ -30,63 +41,30 @@ Steps (Linux), in order:
    CAP_SETUID is dropped in step 6, so the command cannot switch to that uid);
 6. C: drop every capability but file-access ones from the bounding set, set no_new_privs, set the
    rlimits (CPU, AS, FSIZE, NPROC, NOFILE, CORE=0), then fork the command (pid 2: the init of a pid
-   namespace ignores default-action signals such as SIGXCPU) and stay as its reaper; when the command
-   ends C reports its wait status to L and exits, which kills whatever the command left behind.
+   namespace ignores default-action signals such as SIGXCPU; it gets ``PR_SET_PDEATHSIG`` too, so
+   without a pid namespace it still dies with C) and stay as its reaper; when the command ends C
+   reports its wait status to L and exits, which kills whatever the command left behind.
 7. L is the *subreaper* of everything below it, so with no pid namespace it still finds and kills
    orphans (a ``setsid`` daemon) before reproducing the command's exit status or signal itself.
 """
 
-import ctypes
 import fcntl
 import os
 import resource
 import signal
 import sys
 
-CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x10000000, 0x20000000, 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 1, 2, 4, 8, 32
-MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
-MNT_DETACH = 2
-PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 24, 36, 38
-SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine)
+sys.path.append(os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder out
+import cgroup  # noqa: E402  (tools/sandbox/cgroup.py: the janitor)
+from syscalls import (  # noqa: E402  (tools/sandbox/syscalls.py)
+    CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CLONE_NEWUTS, LINUX, MNT_DETACH, MS_BIND,
+    MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, PR_CAPBSET_DROP,
+    PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, SYS_PIVOT_ROOT, check, libc, mount,
+    pivot_root, prctl, sethostname, umount, unshare, write_map)
+
 KEEP_CAPS = {0, 1, 2, 3, 4, 5}  # chown, dac_override, dac_read_search, fowner, fsetid, kill
 DEV_NODES = ("null", "zero", "full", "random", "urandom", "tty")
 NOBODY = 65534
-
-libc = ctypes.CDLL(None, use_errno=True)
-LINUX = sys.platform.startswith("linux") and all(hasattr(libc, f) for f in ("unshare", "mount", "prctl"))
-if LINUX:
-    libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
-    libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
-    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-
-
-def _ok(ret, what):
-    if ret != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
-
-
-def _b(s):
-    return None if s is None else os.fsencode(s)
-
-
-def unshare(flags):
-    if not LINUX:
-        raise OSError(38, "namespaces need Linux")
-    _ok(libc.unshare(ctypes.c_int(flags)), "unshare")
-
-
-def mount(src, dst, fstype, flags, data=None):
-    if not LINUX:
-        raise OSError(38, "mounts need Linux")
-    _ok(libc.mount(_b(src), _b(dst), _b(fstype), flags, _b(data)), f"mount {dst}")
-
-
-def prctl(option, arg):
-    if not LINUX:
-        raise OSError(38, "prctl needs Linux")
-    _ok(libc.prctl(option, arg, 0, 0, 0), f"prctl {option}")
 
 
 def parse(argv):
@@ -99,14 +77,6 @@ def parse(argv):
             opts[key] = value
         i += 1
     return status_fd, opts, argv[i + 1:]
-
-
-def write_map(pid, name, text):
-    fd = os.open(f"/proc/{pid}/{name}", os.O_WRONLY)
-    try:
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
 
 
 def bind(src, root, flags):
@@ -161,8 +131,8 @@ def build_root(opts, has_pidns):
         bind("/proc", root, MS_RDONLY)
     mount(None, root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "size=1m,mode=755")
     os.chdir(root)
-    _ok(libc.syscall(ctypes.c_long(SYS_PIVOT_ROOT), b".", b"."), "pivot_root")
-    _ok(libc.umount2(b".", MNT_DETACH), "umount old root")
+    pivot_root(b".", b".")
+    umount(b".", MNT_DETACH)  # the old root
     os.chdir("/")
 
 
@@ -170,7 +140,7 @@ def loopback_up():
     """Step 4: set IFF_UP on lo (SIOCGIFFLAGS / SIOCSIFFLAGS on a datagram socket)."""
     fd = libc.socket(2, 2, 0)
     if fd < 0:
-        _ok(-1, "socket")
+        check(-1, "socket")
     try:
         req = bytearray(b"lo".ljust(16, b"\0") + bytes(24))
         fcntl.ioctl(fd, 0x8913, req)
@@ -200,6 +170,7 @@ def child(opts, report, status_fd, to_l, from_l, has_pidns, netns):
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except OSError as e:
         report.append(f"error={e}")
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)  # a fork inherits L's handler, not its timer: the deadline is L's
     root_host = os.geteuid() == 0
     fs = False
     if opts.get("root") and SYS_PIVOT_ROOT:
@@ -260,6 +231,7 @@ def child(opts, report, status_fd, to_l, from_l, has_pidns, netns):
     target = os.fork()  # the command runs as pid 2: pid 1 ignores default-action signals (SIGXCPU)
     if target == 0:
         try:
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with C even without a pid namespace
             os.execv(which(ARGV[0]), ARGV)
         except OSError as e:
             os.write(2, f"sandbox: cannot run {ARGV[0]!r}: {e.strerror}\n".encode())
@@ -309,11 +281,82 @@ def sweep_orphans():
             pass
 
 
+TIMER = {"c": None, "fired": False, "status_fd": None}
+
+
+def on_alarm(signum, frame):
+    """L's own deadline (step 0): kill C (its pid namespace dies with it); before C exists, exit."""
+    TIMER["fired"] = True
+    if TIMER["c"] is None:
+        os.write(TIMER["status_fd"], b"\nlauncher_timeout=1\n")
+        os._exit(124)
+    try:
+        os.kill(TIMER["c"], signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def die_with_agent(opts, status_fd, report) -> int | None:
+    """Step 0: parent-death signal, the race check, L's timer, the janitor; returns the pipe end
+    that keeps the janitor waiting (None where there is no janitor)."""
+    try:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        report.append("pdeathsig=1")
+    except OSError as e:
+        report.append(f"error=parent-death signal: {e}")
+    if opts.get("ppid") and os.getppid() != int(opts["ppid"]):
+        os._exit(125)  # the agent died before the prctl: nobody would stop this run
+    if opts.get("timeout"):
+        TIMER["status_fd"] = status_fd
+        signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, float(opts["timeout"]))
+    if not LINUX:
+        return None
+    try:
+        alive = cgroup.spawn_janitor(opts.get("cgroup"), int(opts["done"]) if opts.get("done") else None)
+        report.append("janitor=1")
+    except OSError as e:
+        report.append(f"error=janitor: {e}")
+        alive = None
+    if opts.get("done"):
+        os.close(int(opts["done"]))  # the janitor's alone now
+    return alive
+
+
+def enter_namespaces(opts, report, namespaces):
+    """Step 2 before the fork: pid + network, then IPC and UTS, each tried and reported."""
+    pidns = netns = False
+    want_net = opts.get("net", "0") == "0"
+    tries = ((CLONE_NEWPID | CLONE_NEWNET) if want_net else CLONE_NEWPID, CLONE_NEWPID, 0)
+    for flags in tries if namespaces else (0,):
+        try:
+            if flags:
+                unshare(flags)
+            pidns, netns = bool(flags & CLONE_NEWPID), bool(flags & CLONE_NEWNET)
+            break
+        except OSError as e:
+            report.append(f"error=unshare {flags:#x}: {e}")
+    report += [f"pidns={int(pidns)}", f"netns={int(netns)}"]
+    for key, flag in (("ipcns", CLONE_NEWIPC), ("utsns", CLONE_NEWUTS)) if namespaces else ():
+        try:
+            unshare(flag)
+            report.append(f"{key}=1")
+        except OSError as e:
+            report.append(f"error=unshare {key}: {e}")
+    if "utsns=1" in report:
+        try:
+            sethostname(b"sandbox")
+        except OSError as e:
+            report.append(f"error={e}")
+    return pidns, netns
+
+
 def main():
     status_fd, opts, argv = parse(sys.argv)
     global ARGV
     ARGV = argv
     report = [f"launcher_pid={os.getpid()}"]
+    alive = die_with_agent(opts, status_fd, report)
     if opts.get("cgroup"):
         try:
             with open(opts["cgroup"] + "/cgroup.procs", "w") as f:
@@ -335,18 +378,7 @@ def main():
             report.append("userns=unprivileged")
         except OSError as e:
             report.append(f"error=user namespace: {e}")
-    pidns = netns = False
-    want_net = opts.get("net", "0") == "0"
-    tries = ((CLONE_NEWPID | CLONE_NEWNET) if want_net else CLONE_NEWPID, CLONE_NEWPID, 0)
-    for flags in tries if namespaces else (0,):
-        try:
-            if flags:
-                unshare(flags)
-            pidns, netns = bool(flags & CLONE_NEWPID), bool(flags & CLONE_NEWNET)
-            break
-        except OSError as e:
-            report.append(f"error=unshare {flags:#x}: {e}")
-    report += [f"pidns={int(pidns)}", f"netns={int(netns)}"]
+    pidns, netns = enter_namespaces(opts, report, namespaces)
     try:  # orphans of the command re-parent to L (not init), so L can sweep them (no pid namespace)
         prctl(PR_SET_CHILD_SUBREAPER, 1)
     except OSError as e:
@@ -357,15 +389,17 @@ def main():
     if pid == 0:
         os.close(l_from_c)
         os.close(l_to_c)
+        if alive is not None:
+            os.close(alive)  # the janitor waits for L alone
         try:
             child(opts, report, status_fd, c_to_l, c_from_l, pidns, netns)
         except BaseException as e:  # never unwind into L's code in the child
             os.write(2, f"sandbox: set-up failed: {type(e).__name__}: {e}\n".encode())
         finally:
             os._exit(126)
+    TIMER["c"] = pid
     os.close(c_to_l)
     os.close(c_from_l)
-    os.close(status_fd)
     messages = b""
     while True:  # C asks for its uid/gid map ("m"), then reports the command's wait status ("s<n>")
         chunk = os.read(l_from_c, 64)
@@ -382,9 +416,15 @@ def main():
                 ok = b"0"
             os.write(l_to_c, ok)
     _, status = os.waitpid(pid, 0)
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    TIMER["c"] = None
     if messages.startswith(b"s") and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
         status = int(messages[1:])
     sweep_orphans()
+    if TIMER["fired"]:  # L's own deadline: reported, then the same death as the agent's kill
+        os.write(status_fd, b"\nlauncher_timeout=1\n")
+        status = signal.SIGKILL
+    os.close(status_fd)
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         if sig not in (signal.SIGKILL, signal.SIGSTOP):

@@ -13,15 +13,23 @@ every layer below is in force; ``Sandbox.isolation()`` reports the facts on any 
 - time: wall-clock timeout -> SIGKILL to every descendant of the launcher (found in /proc; the
   launcher is their subreaper, so a ``setsid`` daemon is still below it), to every pid in the run's
   pids cgroup, and to the process group (``start_new_session`` + ``os.killpg``); with a pid
-  namespace the kernel also kills everything left when the run's init exits. RLIMIT_CPU: SIGXCPU,
-  then SIGKILL one second later (the command runs as pid 2, so SIGXCPU is delivered);
+  namespace the kernel also kills everything left when the run's init exits. The launcher keeps
+  its own deadline (``LAUNCHER_GRACE_S`` later), so a stopped or stuck agent cannot hold a run
+  open. RLIMIT_CPU: SIGXCPU, then SIGKILL one second later (the command runs as pid 2, so SIGXCPU
+  is delivered);
+- the agent's death (SIGKILL included): the launcher has a parent-death signal, the run's init and
+  command have one from their parents, and a janitor outside the run removes its pids cgroup
+  (``tools/sandbox/cgroup.py``); every ``Sandbox`` start sweeps the cgroups of dead agents;
 - memory: RLIMIT_AS per process (MemoryError / failed mmap); total memory is bounded only as
   (process count) x (RLIMIT_AS) plus the small tmpfs mounts;
 - files: RLIMIT_FSIZE (SIGXFSZ / EFBIG); RLIMIT_NOFILE;
 - processes: a pids cgroup (``pids.max``) when ``/sys/fs/cgroup/pids`` (v1) or a cgroup v2 with the
   pids controller is writable; and RLIMIT_NPROC, which binds only for a non-root host uid: as root
   it binds because the command runs as kuid 65534 in its own user namespace (both are reported);
-- network: a new network namespace with only loopback up (no route out; localhost works);
+- network: a new network namespace with only loopback up (no route out; localhost works; the host's
+  abstract unix sockets are out of reach);
+- IPC and hostname: a new IPC namespace (SysV shared memory, semaphores and message queues of the
+  run die with it; the host's are invisible) and a new UTS namespace (hostname ``sandbox``);
 - filesystem: a new mount namespace and a pivot_root into a tmpfs root that holds only read-only
   system directories (/usr, /bin, /lib*, a few /etc files, the Python installation), the
   workspace tree and its tmp (read-write), a private /tmp and /dev/shm (tmpfs), a minimal /dev and
@@ -45,7 +53,6 @@ absolute-path writes anywhere the user may write would then succeed.
 
 from __future__ import annotations
 
-import itertools
 import os
 import selectors
 import signal
@@ -53,11 +60,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from . import cgroup as cg
+
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "child.py")
 SYSTEM_RO = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc/alternatives",
              "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/passwd", "/etc/group",
              "/etc/nsswitch.conf", "/etc/hosts", "/etc/localtime", "/etc/mime.types")
-_counter = itertools.count()
+LAUNCHER_GRACE_S = 1.0  # the launcher's own deadline: the agent's plus this (the agent kills first)
 
 
 @dataclass(frozen=True)
@@ -128,6 +137,7 @@ class Sandbox:
         self.limits = limits
         self._facts: dict | None = None
         self.last: RunResult | None = None
+        self.swept = cg.sweep() if limits.cgroup else []  # cgroups of dead agents (cgroup.py, line 3)
 
     def env(self) -> dict:
         path = [os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]
@@ -144,36 +154,41 @@ class Sandbox:
         self.ws.check_open()
         lim = self.limits
         timeout = min(timeout_s or lim.timeout_s, lim.max_timeout_s)
-        cgroup = _make_cgroup(lim.nproc) if lim.cgroup else None
+        cgroup = cg.make(lim.nproc) if lim.cgroup else None
+        status_r, status_w = os.pipe()
+        out_r, out_w = os.pipe()
+        done_r, done_w = os.pipe()  # the janitor holds done_w until the run's clean-up is over
         opts = [f"--root={os.path.join(self.ws.scratch, 'sandbox-root')}", f"--cwd={self.ws.root}",
                 f"--rw={self.ws.root}", f"--rw={self.ws.tmp}", f"--cpu={lim.cpu_s}",
                 f"--as={lim.memory_bytes}", f"--fsize={lim.file_bytes}", f"--nproc={lim.nproc}",
                 f"--nofile={lim.nofile}", f"--net={int(lim.network)}", f"--ns={int(lim.isolate)}",
+                f"--ppid={os.getpid()}", f"--timeout={timeout + LAUNCHER_GRACE_S:.3f}", f"--done={done_w}",
                 *(f"--ro={p}" for p in self._ro_paths())]
         if cgroup:
             opts.append(f"--cgroup={cgroup}")
-        status_r, status_w = os.pipe()
-        out_r, out_w = os.pipe()
         import subprocess
 
         t0 = time.monotonic()
         try:
             proc = subprocess.Popen([sys.executable, "-I", "-S", CHILD, str(status_w), *opts, "--", *argv],
                                     stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
-                                    cwd=self.ws.root, env=self.env(), pass_fds=(status_w,),
+                                    cwd=self.ws.root, env=self.env(), pass_fds=(status_w, done_w),
                                     start_new_session=True, close_fds=True)
         finally:
             os.close(status_w)
             os.close(out_w)
+            os.close(done_w)
         try:
             head, tail, total, timed_out = _collect(proc, out_r, t0 + timeout, lim, cgroup)
         finally:
             os.close(out_r)
             _kill(proc, cgroup)
             proc.wait()
-            _remove_cgroup(cgroup)
+            cg.remove(cgroup)
+            _wait_closed(done_r, 5.0)
         wall = time.monotonic() - t0
         report = _read_status(status_r)
+        timed_out = timed_out or report.get("launcher_timeout") == "1"
         facts = _facts(report, cgroup is not None, lim)
         exposed = [p for p in self._ro_paths() if _within(self.ws.source, p)]
         if exposed and facts["filesystem"].startswith("isolated"):
@@ -254,14 +269,6 @@ def _descendants(root: int) -> list[int]:
     return out
 
 
-def _sigkill(pids) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
 def _kill(proc, cgroup: str | None) -> None:
     """SIGKILL everything the run started: descendants, the pids cgroup, the process group."""
     if proc.poll() is None and os.path.isdir("/proc"):
@@ -269,18 +276,27 @@ def _kill(proc, cgroup: str | None) -> None:
             pids = _descendants(proc.pid)
             if not pids:
                 break
-            _sigkill(pids)
+            cg.sigkill(pids)
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
     if cgroup:
-        for _ in range(50):
-            pids = _cgroup_pids(cgroup)
-            if not pids:
+        cg.kill(cgroup, 0.25)
+
+
+def _wait_closed(fd: int, seconds: float) -> None:
+    """Wait (bounded) until every write end of pipe ``fd`` is closed: the janitor has finished."""
+    try:
+        sel = selectors.DefaultSelector()
+        sel.register(fd, selectors.EVENT_READ)
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and sel.select(end - time.monotonic()):
+            if not os.read(fd, 64):
                 break
-            _sigkill(pids)
-            time.sleep(0.005)
+        sel.close()
+    finally:
+        os.close(fd)
 
 
 def _read_status(fd: int) -> dict:
@@ -324,6 +340,12 @@ def _facts(r: dict, cgroup: bool, lim: Limits) -> dict:
                  if r.get("userns") == "1" else
                  f"host uid {r.get('host_uid', os.geteuid())}" +
                  (", capabilities reduced" if on("capdrop") else "")),
+        "ipc": "isolated: own IPC namespace (SysV shared memory, semaphores and message queues die with "
+               "the run; the host's are invisible)" if on("ipcns") else
+               "NOT isolated: the host's IPC namespace (SysV objects outlive the run; world-readable host "
+               "segments can be read)",
+        "hostname": "own UTS namespace (hostname 'sandbox')" if on("utsns") else "NOT isolated: the host's",
+        "agent_death": _agent_death(r, cgroup),
         "nproc_rlimit_binds": on("nproc_binds"),
         "pids_cgroup": cgroup and on("cgroup"),
         "process_limit": lim.nproc if (on("nproc_binds") or (cgroup and on("cgroup"))) else None,
@@ -334,52 +356,16 @@ def _facts(r: dict, cgroup: bool, lim: Limits) -> dict:
     }
 
 
-# ----------------------------------------------------------------- pids cgroup (optional)
-def _cgroup_base() -> str | None:
-    v1 = "/sys/fs/cgroup/pids"
-    if os.path.isfile(os.path.join(v1, "cgroup.procs")) and os.access(v1, os.W_OK):
-        return v1
-    v2 = "/sys/fs/cgroup"
-    try:
-        with open(os.path.join(v2, "cgroup.subtree_control")) as f:
-            if "pids" in f.read().split() and os.access(v2, os.W_OK):
-                return v2
-    except OSError:
-        pass
-    return None
-
-
-def _make_cgroup(limit: int) -> str | None:
-    base = _cgroup_base()
-    if base is None:
-        return None
-    path = os.path.join(base, f"tapehead-{os.getpid()}-{next(_counter)}")
-    try:
-        os.mkdir(path)
-        with open(os.path.join(path, "pids.max"), "w") as f:
-            f.write(str(limit))
-        return path
-    except OSError:
-        _remove_cgroup(path)
-        return None
-
-
-def _cgroup_pids(path: str) -> list[int]:
-    try:
-        with open(os.path.join(path, "cgroup.procs")) as f:
-            return [int(x) for x in f.read().split()]
-    except OSError:
-        return []
-
-
-def _remove_cgroup(path: str | None) -> None:
-    if not path:
-        return
-    for _ in range(100):
-        try:
-            os.rmdir(path)
-            return
-        except FileNotFoundError:
-            return
-        except OSError:
-            time.sleep(0.01)
+def _agent_death(r: dict, cgroup: bool) -> str:
+    """What happens to the run when the agent dies (SIGKILL included), from the launcher's report."""
+    if r.get("pdeathsig") != "1":
+        return "NOT contained: the launcher has no parent-death signal; it stops at its own timeout"
+    what = ["the launcher dies with it (parent-death signal)",
+            "the command with it (pid namespace)" if r.get("pidns") == "1" else
+            "the command with the launcher's child (parent-death signal; no pid namespace: its own "
+            "children are killed by the janitor through the cgroup or the process group only)"]
+    if r.get("janitor") == "1":
+        what.append("a janitor outside the run then kills what is left in the pids cgroup and removes it"
+                    if cgroup and r.get("cgroup") == "1" else
+                    "a janitor outside the run then kills the launcher's process group (no pids cgroup)")
+    return "; ".join(what)
