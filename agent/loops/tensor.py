@@ -272,7 +272,7 @@ def _run_chunk(model, codec: Codec, prompts: list[list[int]], limits: Limits, de
             steps, secs, seen = snap["steps"], snap["secs"], snap["seen"]
             t0 -= snap["seconds"]
         else:
-            S["prop"].copy_(model.prefill(prompt, state)[:, -1, :V].argmax(-1))
+            S["prop"].copy_(model.prefill(prompt, state, last_only=True)[:, :V].argmax(-1))
         t_call, steps_in = time.perf_counter(), steps  # each call runs at least sync_every steps
         while True:
             # host sync: who finished, and room for the next sync_every steps (<= 2 tokens, 1 symbol each)
