@@ -8,7 +8,7 @@ fields that an architecture does not use are ignored by it. The Mamba-2 fields f
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 from .schema import Field, check_fields
 
