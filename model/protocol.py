@@ -53,10 +53,11 @@ class DecodingState:
         return sum(t.numel() * t.element_size() for t in self.tensors())
 
 
-# Tokens per prefill chunk. Mamba-2's activations at d_model 256 are ~60 KiB a token in the SSD scan
-# (its [h, L, L] chunk matrices), so 2,048 tokens take ~120 MiB; larger chunks ran no faster on the
-# CPU (docs/benchmarks.md, "Memory").
-PREFILL_CHUNK = 2048
+# Tokens per prefill chunk. The shipped Mamba-2 (d_model 256) holds ~80 KiB of activations a token of
+# a chunk (the SSD scan's [h, L, L] matrices), so 1,024 tokens peak ~80 MiB above the loaded model;
+# prefilling 100,000 tokens on one CPU thread took 15.9 s of CPU at 1,024, 16.2 at 512, 16.5 at 2,048,
+# 17.5 at 4,096 (docs/benchmarks.md, "Memory").
+PREFILL_CHUNK = 1024
 
 
 class DecodingModel(torch.nn.Module):
