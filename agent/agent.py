@@ -36,7 +36,7 @@ from tapehead.agent.graph import approval as appr
 from tapehead.agent.graph import events as ev
 from tapehead.agent.graph.build import GraphContext, build_graph, run_config
 from tapehead.agent.graph.runtime import RuntimeCache
-from tapehead.agent.graph.sessions import SessionIndex, open_saver
+from tapehead.agent.graph.sessions import SessionIndex, check_thread_id, open_saver
 from tapehead.agent.graph.state import initial_state, tokens_of
 from tapehead.agent.graph.toolset import Toolset
 from tapehead.agent.loops import limits as lim
@@ -124,7 +124,7 @@ class Agent:
         events. ``resume`` answers a pending approval; else the approver does, or the run pauses
         (an ``ApprovalRequested`` event is the last one)."""
         if input is not None:
-            thread_id = thread_id or new_thread_id()
+            thread_id = check_thread_id(thread_id) if thread_id is not None else new_thread_id()
             if self.graph.get_state({"configurable": {"thread_id": thread_id}}).values:
                 raise ValueError(f"session {thread_id!r} exists: resume it, or start a run under another id")
             graph_input: Any = self._start(input, thread_id, out)
@@ -144,7 +144,9 @@ class Agent:
                 if resume is _UNSET and self.approver is None:
                     yield ev.ApprovalRequested(thread_id, request)
                     return
-                graph_input = Command(resume=resume if resume is not _UNSET else self.approver(request))
+                answer = resume if resume is not _UNSET else self.approver(request)
+                appr.parse_answer(answer)  # a bad answer is refused here: the approval stays pending
+                graph_input = Command(resume=answer)
         config = run_config(thread_id, self._run_limits(thread_id))
         while True:
             request = None
@@ -160,12 +162,14 @@ class Agent:
             if self.approver is None:
                 yield ev.ApprovalRequested(thread_id, request)
                 return
-            graph_input = Command(resume=self.approver(request))
+            answer = self.approver(request)
+            appr.parse_answer(answer)
+            graph_input = Command(resume=answer)
 
     def solve(self, input: str, *, thread_id: str | None = None, out: str | None = None,
               on_event: Callable[[ev.Event], None] | None = None) -> RunResult:
         """Run ``input`` to the end (or to a pause for approval); the result."""
-        thread_id = thread_id or new_thread_id()
+        thread_id = thread_id if thread_id is not None else new_thread_id()
         for e in self.stream(input, thread_id=thread_id, out=out):
             if on_event is not None:
                 on_event(e)

@@ -27,7 +27,9 @@ class Task(Protocol):
     default_policy: str  # path of the shipped checkpoint (without suffix), or ""
 
     def parse(self, user_input: str) -> str:
-        """Validate a user's input; the canonical episode text. Raises ValueError with a clear message."""
+        """Validate a user's input; the canonical episode text. Raises ValueError with a clear message.
+        Digits are ASCII ``[0-9]`` only (``\\d`` and ``str.isdigit`` take ``١٢٣``, which the
+        byte-level policy has never seen: it would loop to its token limit)."""
 
     def answer(self, text: str) -> str:
         """The right output stream for an episode text."""

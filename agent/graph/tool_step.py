@@ -31,7 +31,7 @@ def tool_node(ctx, state: dict, config) -> dict:
     confirm = approval.needs_approval(ctx.modes, category)
     approved, note = True, ""
     if confirm:
-        approved, note = approval.decision(interrupt(approval.request(name, category, args, call["index"])))
+        approved, note = approval.ask(interrupt, approval.request(name, category, args, call["index"]))
     t0 = time.perf_counter()
     write(ev.ToolCall(thread, name, category, args, call["index"], confirm))
     tool = ctx.toolset.actions.get(name)
