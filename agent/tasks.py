@@ -12,6 +12,8 @@ from functools import cache
 from importlib.metadata import entry_points
 from typing import Protocol
 
+from .errors import NotFound
+
 
 @dataclass(frozen=True)
 class Instance:
@@ -62,4 +64,4 @@ def get_task(name: str) -> Task:
         if ep.name == name:
             return ep.load()
     known = ", ".join(task_names()) or "none (is tapehead installed? pip install -e .)"
-    raise KeyError(f"unknown task {name!r}; known tasks: {known}")
+    raise NotFound(f"unknown task {name!r}; known tasks: {known}")

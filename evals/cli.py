@@ -237,6 +237,10 @@ def cmd_train(args) -> int:
     options.apply_threads(args.threads)
     cfg = dict(arch=args.arch, d_model=args.d_model, n_layer=args.layers, d_state=args.d_state,
                headdim=args.headdim, chunk_size=args.chunk_size)
+    mc = models.model_config(**cfg)
+    if mc.arch == "mamba2" and mc.d_inner % mc.headdim:  # the network only asserts it, after the data is set up
+        raise ValueError(f"--headdim {mc.headdim} must divide the Mamba-2 inner width {mc.d_inner} "
+                         f"({mc.expand} x --d-model {mc.d_model})")
     summary = train_policy(args.task, cfg, out_dir=args.out, steps=args.steps, batch=args.batch,
                            seq_len=args.seq_len or None, lr=args.lr, weight_decay=args.weight_decay, warmup=args.warmup,
                            seed=args.seed, max_size=args.max_size, device=args.device, workers=args.workers,

@@ -18,7 +18,7 @@ checks its values with the same declarations:
 - ``read_input(value, max_bytes)``: a task input given as text, ``@FILE`` or ``-`` (stdin), read
   with a size limit; ``apply_threads(n)``: torch's CPU threads.
 
-A type raises ``argparse.ArgumentTypeError`` (a ``ValueError``) with one line naming what is
+A type raises ``Bad`` (an ``argparse.ArgumentTypeError`` and a ``ValueError``) with one line naming what is
 wrong; argparse prefixes the option (``argument --n: must be >= 1, got -1``).
 """
 
@@ -36,7 +36,7 @@ _INT = re.compile(r"[+-]?[0-9]+(?:_[0-9]+)*")  # ASCII digits only: not str.isdi
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
-class Bad(argparse.ArgumentTypeError):
+class Bad(argparse.ArgumentTypeError, ValueError):
     """A value refused by a type; its message is one line."""
 
 
@@ -260,10 +260,31 @@ def _db_file(p):
                 head = f.read(100)
         except OSError as e:
             return f"cannot read it ({e.strerror})"
-        if head and (len(head) < 100 or not head.startswith(_SQLITE_MAGIC)):
+        if not head:
+            return None
+        if len(head) < 100 or not head.startswith(_SQLITE_MAGIC):
             return "is not a SQLite database (not a tapehead sessions file)"
-        return None
+        return _tapehead_tables(p)
     return _writable_parent(p)
+
+
+def _tapehead_tables(p: str) -> str | None:
+    """None if the SQLite file ``p`` is empty of tables or holds tapehead's; read-only, so another
+    program's database is never written into."""
+    import sqlite3
+    from urllib.parse import quote
+
+    try:
+        conn = sqlite3.connect(f"file:{quote(os.path.abspath(p))}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        return f"is not a usable SQLite database ({e})"
+    if tables and not tables & {"checkpoints", "tapehead_sessions"}:
+        return f"is another program's SQLite database (tables: {', '.join(sorted(tables)[:5])}), not tapehead's sessions"
+    return None
 
 
 existing_dir = Path_(_is_dir, "directory")

@@ -101,7 +101,7 @@ def cmd_run(args) -> int:
     from .config import sandbox_limits
     from .main import UserError
 
-    db = args.db or default_db()
+    db = args.db or options.db_file.value(default_db())
     approver = _approver(args)
     sandbox = sandbox_limits(args.settings)
     common = dict(approver=approver, device=args.device, compile=args.compile)

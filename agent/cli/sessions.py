@@ -47,7 +47,7 @@ def cmd_sessions(args) -> int:
 
     from .main import UserError
 
-    db = args.db or default_db()
+    db = args.db or options.db_file.value(default_db())
     if not os.path.exists(db):
         if (args.action or "list") != "list":
             raise UserError(f"no sessions yet ({db})")

@@ -27,6 +27,8 @@ from pathlib import Path
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from tapehead.agent.errors import NotFound
+
 COLUMNS = ("thread_id", "created", "updated", "task", "input", "policy", "status", "tokens", "steps", "answer",
            "out", "workspace", "run")
 
@@ -145,8 +147,8 @@ class SessionIndex:
         if prefix in ids:
             return prefix
         if not ids:
-            raise KeyError(f"no session {prefix!r} (tapehead sessions lists them)")
-        raise KeyError(f"{len(ids)} sessions start with {prefix!r}: give more of the id")
+            raise NotFound(f"no session {prefix!r} (tapehead sessions lists them)")
+        raise NotFound(f"{len(ids)} sessions start with {prefix!r}: give more of the id")
 
     def delete(self, thread_id: str) -> str:
         """Delete the thread's checkpoints, row, workspace copy and default trajectory file; says what was done."""
