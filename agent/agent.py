@@ -280,17 +280,17 @@ def check_arguments(*, step_tokens, token_events, limits, workspace, device, db)
 
     def check(name, t, v):
         try:
-            return t.value(v)
+            return t.typed(v)
         except ValueError as e:
             raise ValueError(f"{name}: {e}") from None
 
     step_tokens = check("step_tokens", o.SCHEMA["step_tokens"].type, step_tokens)
     if token_events is not None:
         check("token_events", o.positive_int, token_events)
-    names = {f.name for f in fields(Limits)}
-    given = limits if isinstance(limits, dict) else ({f: getattr(limits, f) for f in names} if limits else {})
     if limits is not None and not isinstance(limits, (dict, Limits)):
         raise ValueError(f"limits must be a Limits or a dict of its fields, got {type(limits).__name__}")
+    names = {f.name for f in fields(Limits)}
+    given = limits if isinstance(limits, dict) else ({f: getattr(limits, f) for f in names} if limits else {})
     for k, v in given.items():
         if k not in names:
             raise ValueError(f"limits: no limit {k!r}; limits: {', '.join(sorted(names))}")

@@ -52,8 +52,15 @@ class Task(Protocol):
         """A policy that writes the reference trace, run through the real tools."""
 
 
+@cache
+def _names() -> tuple[str, ...]:
+    return tuple(sorted(ep.name for ep in entry_points(group="tapehead.tasks")))
+
+
 def task_names() -> list[str]:
-    return sorted(ep.name for ep in entry_points(group="tapehead.tasks"))
+    """The registered tasks' names (cached as ``get_task``: the entry-point scan costs ~25 ms, and
+    building the CLI's parsers asks three times)."""
+    return list(_names())
 
 
 @cache

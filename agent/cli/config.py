@@ -161,9 +161,6 @@ def _flatten(path: str, data: dict) -> dict[str, Any]:
     return flat
 
 
-_KINDS = {"int": int, "float": (int, float), "str": str, "bool": bool, "list": list}
-
-
 def check(key: str, value: Any, path: str = "<config>", project: bool = False) -> Any:
     """The checked value of ``key`` (ConfigError otherwise)."""
     if key.startswith("policy."):
@@ -181,11 +178,8 @@ def check(key: str, value: Any, path: str = "<config>", project: bool = False) -
         near = sorted(x for x in KEYS if x.split(".")[-1] == key.split(".")[-1])
         raise ConfigError(f"{path}: unknown key {key!r}" + (f" (did you mean {near[0]}?)" if near else
                                                            "; `tapehead config` lists the keys"))
-    kind = _KINDS.get(t.kind, object)
-    if not isinstance(value, kind) or (t.kind in ("int", "float") and isinstance(value, bool)):
-        raise ConfigError(f"{path}: {key} must be a TOML {t.kind}, got {type(value).__name__} {value!r}")
     try:
-        value = t.value(value)
+        value = t.typed(value)
     except ValueError as e:
         raise ConfigError(f"{path}: {key}: {e}") from None
     if project and key in KEYS and KEYS[key].project_check:

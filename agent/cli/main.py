@@ -72,7 +72,10 @@ class Parser(argparse.ArgumentParser):
         """One line (argparse prints the usage block first), exit 2."""
         hint = ""
         dashed = [a for a in self.argv if _DASH_INPUT.match(a)]
-        if dashed and ("required" in message or "unrecognized" in message or "expected one argument" in message):
+        flag = re.match(r"argument (--[\w-]+)(?:/[\w-]+)?: expected one argument", message)
+        if dashed and flag:
+            hint = f"; a value that starts with '-' is written {flag.group(1)}={dashed[0]}"
+        elif dashed and ("required" in message or "unrecognized" in message):
             hint = f"; an input that starts with '-' goes after '--' (e.g. {self.prog} ... -- {dashed[0]})"
         self.exit(2, f"{self.prog}: error: {message}{hint} (see {self.prog} --help)\n")
 

@@ -52,8 +52,20 @@ class Type:
     def value(self, v):
         return v
 
+    def typed(self, v):
+        """A typed value (a TOML value, a Python argument): its type first (no string parsing:
+        ``threads = "2"`` is refused), then ``value``'s checks."""
+        want = _KINDS[self.kind]
+        if not isinstance(v, want) or (self.kind in ("int", "float") and isinstance(v, bool)):
+            raise Bad(f"must be {_ARTICLE[self.kind]}, got {type(v).__name__} {_short(v)}")
+        return self.value(v)
+
     def __repr__(self) -> str:  # argparse names the type in some messages
         return self.name
+
+
+_KINDS = {"int": int, "float": (int, float), "str": str, "bool": bool, "list": (list, tuple)}
+_ARTICLE = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false", "list": "a list"}
 
 
 def _short(v, n: int = 60) -> str:
