@@ -156,7 +156,10 @@ def cmd_eval(args) -> int:
     if args.json:
         print(json.dumps({"results": str(Path(out_dir) / "results.json"), "plot": png, "summary": res["summary"]}))
     else:
-        out.print(report.table(res))
+        if out.is_terminal:
+            out.print(report.table(res))
+        else:  # a pipe or a file gets the table as Markdown: no box drawing to parse around
+            print(report.markdown(res))
         print(f"results: {out_dir}/results.json  plot: {png}")
     return 0
 

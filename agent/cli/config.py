@@ -107,6 +107,7 @@ class Settings:
     values: dict[str, Any] = field(default_factory=dict)  # key -> value, from a file (not the defaults)
     sources: dict[str, str] = field(default_factory=dict)  # key -> the file it came from
     files: list[tuple[str, str, bool]] = field(default_factory=list)  # (user|project, path, found)
+    env_home: str | None = None  # TAPEHEAD_HOME as it was when the files were read
 
     def get(self, key: str, default: Any = None) -> Any:
         if key in self.values:
@@ -205,7 +206,7 @@ def read_file(path: str, project: bool = False) -> dict[str, Any]:
 
 def load(cwd: str | None = None, env=os.environ) -> Settings:
     """The settings of the user and project files (ConfigError for an unusable one)."""
-    s = Settings()
+    s = Settings(env_home=env.get("TAPEHEAD_HOME") or None)
     upath, must = user_file(env)
     found = os.path.isfile(upath)
     if must and not found:
@@ -246,7 +247,7 @@ def _actions(parser):
 def environment(settings: Settings):
     """``home`` from a file as ``TAPEHEAD_HOME`` for one command (the environment wins over files)."""
     home = settings.values.get("home")
-    if not home or os.environ.get("TAPEHEAD_HOME"):
+    if not home or settings.env_home or os.environ.get("TAPEHEAD_HOME"):
         yield
         return
     os.environ["TAPEHEAD_HOME"] = home
@@ -270,7 +271,7 @@ def sandbox_limits(settings: Settings):
 def effective(settings: Settings) -> list[dict]:
     """Every key: its value and where it came from (``tapehead config``)."""
     rows = []
-    env_home = os.environ.get("TAPEHEAD_HOME")
+    env_home = settings.env_home
     for key, k in KEYS.items():
         if key == "home" and env_home:
             rows.append({"key": key, "value": env_home, "source": "environment TAPEHEAD_HOME", "doc": k.doc})

@@ -38,6 +38,11 @@ class HelpFormatter(argparse.HelpFormatter):
     """argparse's formatter, with ``(default: X)`` after every option that has a default, and the
     configuration file when the default came from one."""
 
+    def _split_lines(self, text, width):  # never break a path or a flag in two
+        import textwrap
+
+        return textwrap.wrap(" ".join(text.split()), width, break_long_words=False, break_on_hyphens=False)
+
     def _get_help_string(self, action):
         h = action.help or ""
         if "%(default)" in h or not action.option_strings or action.default in (None, False, argparse.SUPPRESS):

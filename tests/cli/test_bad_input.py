@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from tapehead.agent.cli.main import main
+
 from cli_world import fill, make_world, refused, stdin_of
 
 SOLVE = [
@@ -281,7 +283,8 @@ def world(tmp_path_factory):
         mp.setenv("XDG_CONFIG_HOME", str(root / "xdg"))
         mp.chdir(root)
         w = make_world(root)
-    return w
+        yield w
+        assert main(["sessions", "delete", "wait-1", "--yes"]) == 0  # its scratch copy with it
 
 
 @pytest.fixture
@@ -331,9 +334,7 @@ def test_over_the_input_size_limit_reads_no_further(inside, capsys, monkeypatch,
 
 
 def test_the_paused_approval_survives_bad_answers(inside, capsys):
-    """After every refused answer above, the approval is still pending and a good answer runs it."""
-    from tapehead.agent.cli.main import main
-
+    """After every refused answer above, the approval is still pending."""
     capsys.readouterr()
     assert main(["sessions", "show", "wait-1", "--json"]) == 0
     import json
