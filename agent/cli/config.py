@@ -176,7 +176,9 @@ def check(key: str, value: Any, path: str = "<config>", project: bool = False) -
                               "not in a project file")
         t = k.type
     else:
-        near = sorted(x for x in KEYS if x.split(".")[-1] == key.split(".")[-1])
+        import difflib
+
+        near = difflib.get_close_matches(key, list(KEYS), n=1)
         raise ConfigError(f"{path}: unknown key {key!r}" + (f" (did you mean {near[0]}?)" if near else
                                                            "; `tapehead config` lists the keys"))
     try:

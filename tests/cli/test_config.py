@@ -106,7 +106,7 @@ def test_every_sandbox_key_names_a_sandbox_limit():
 
 BAD_USER_FILES = [
     ("invalid-toml", "threads = \n", "not valid TOML"),
-    ("unknown-key", "thread = 2\n", "unknown key 'thread'"),
+    ("unknown-key", "thread = 2\n", "unknown key 'thread' (did you mean threads?)"),
     ("unknown-table", "[limit]\nmax_steps = 2\n", "unknown table [limit]"),
     ("nested-table", "[limits.x]\ny = 1\n", "unknown table [limits.x]"),
     ("table-as-value", "limits = 3\n", "limits must be a table"),
@@ -178,3 +178,9 @@ def test_config_key_defaults_are_the_schemas(home):
             if opt.type is not None and opt.default is not None:
                 assert config.KEYS[opt.key].type.typed(opt.default) == opt.default
     assert Path(config.user_file({"HOME": "/h", "XDG_CONFIG_HOME": "/x"})[0]) == Path("/x/tapehead/config.toml")
+
+
+def test_every_key_is_documented():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "config.md").read_text()
+    rows = {ln.split("|")[1].strip().strip("`") for ln in doc.splitlines() if ln.startswith("| `")}
+    assert set(config.KEYS) | {"policy.TASK"} == rows
