@@ -60,7 +60,7 @@ def cmd_solve(args) -> int:
         policy, name = task.teacher(codec), "teacher"
     else:
         name = resolve_policy(task, _policy(args, task))
-        options.apply_threads(args.threads)
+        options.apply_threads(args)
         model, _ = models.load(name, device=args.device)
         compile_step = args.compile == "on" or (args.compile == "auto" and limits.max_tokens > 50_000)
         policy = models.model_policy(model, device=args.device, compile=compile_step)
@@ -136,7 +136,7 @@ def cmd_eval(args) -> int:
     from .runner import evaluate
 
     task = get_task(args.task)
-    options.apply_threads(args.threads)
+    options.apply_threads(args)
     out_dir = args.out or f"runs/eval-{task.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
         res = evaluate(task.name, args.sizes, args.n, policy=_policy(args, task), device=args.device,
@@ -174,8 +174,9 @@ def _study(what: str) -> list[str]:
 def _suite_options(p) -> None:
     p.add_argument("--tasks", type=options.name_list(lambda: _study("tasks")), metavar="T,T,...",
                    help="comma-separated tasks (default: all of the paper's)")
-    p.add_argument("--archs", type=options.name_list(lambda: _study("archs")), default="mamba2,transformer,swa,lstm,gru",
-                   metavar="A,A,...", help="architectures")
+    p.add_argument("--archs", type=options.name_list(lambda: _study("archs"), empty=True),
+                   default="mamba2,transformer,swa,lstm,gru", metavar="A,A,...",
+                   help="architectures ('': none, e.g. only the --multitask cell)")
     p.add_argument("--seeds", type=options.int_list(0, 10**6), default="0,1", metavar="S,S,...",
                    help="comma-separated seeds")
     options.add(p, "steps", steps_help="training steps per cell")
@@ -196,7 +197,7 @@ def cmd_suite(args) -> int:
     from . import report
     from .suite import PAPER_TASKS, run_suite
 
-    options.apply_threads(args.threads)
+    options.apply_threads(args)
     out_dir = args.out
     suite = run_suite(out_dir, tasks=args.tasks or PAPER_TASKS, archs=args.archs, seeds=args.seeds, steps=args.steps,
                       batch=args.train_batch, lr=args.lr, n=args.n, n_large=args.n_large or args.n,
@@ -237,7 +238,7 @@ def cmd_train(args) -> int:
 
     for name in args.task.split("+"):
         get_task(name)  # an unknown task: one line before anything is built
-    options.apply_threads(args.threads)
+    options.apply_threads(args)
     cfg = dict(arch=args.arch, d_model=args.d_model, n_layer=args.layers, d_state=args.d_state,
                headdim=args.headdim, chunk_size=args.chunk_size)
     mc = models.model_config(**cfg)

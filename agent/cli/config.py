@@ -66,7 +66,7 @@ def _no_network(v):
 
 def _keys() -> dict[str, Key]:
     keys = {
-        "home": Key(o.Path_(lambda p: "exists and is not a directory" if os.path.exists(p) and not os.path.isdir(p)
+        "home": Key(o.PathCheck(lambda p: "exists and is not a directory" if os.path.exists(p) and not os.path.isdir(p)
                             else None, "directory path"), "~/.local/state/tapehead",
                     "sessions database and trajectory files (TAPEHEAD_HOME overrides it)", project=False),
         "max_input_bytes": Key(o.integer(1, 1 << 30), o.DEFAULT_MAX_INPUT_BYTES,

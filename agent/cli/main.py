@@ -45,7 +45,8 @@ class HelpFormatter(argparse.HelpFormatter):
 
     def _get_help_string(self, action):
         h = action.help or ""
-        if "%(default)" in h or not action.option_strings or action.default in (None, False, argparse.SUPPRESS):
+        if "%(default)" in h or not action.option_strings or any(action.default is x for x in
+                                                                   (None, False, argparse.SUPPRESS)):
             return h
         src = getattr(action, "config_source", None)
         return h + " (default: %(default)s" + (f", from {src}".replace("%", "%%") if src else "") + ")"

@@ -153,7 +153,7 @@ def cmd_run(args) -> int:
         out_path = args.out or str(home() / "trajectories" / f"{thread}.json")
         stream = agent.stream(text, thread_id=thread, out=out_path)
     if "torch" in sys.modules:  # a network runs (teacher and script policies need no torch)
-        options.apply_threads(args.threads)
+        options.apply_threads(args)
     live = err.is_terminal and not (args.json or args.events)
     t0 = time.perf_counter()
     try:
