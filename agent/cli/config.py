@@ -33,8 +33,11 @@ from typing import Any
 
 try:
     import tomllib
-except ImportError:  # Python 3.10
-    import tomli as tomllib
+except ImportError:  # Python 3.10: tomli (a dependency there) is the same parser
+    try:
+        import tomli as tomllib
+    except ImportError:
+        tomllib = None
 
 from tapehead.tools.sandbox.sandbox import Limits as SandboxLimits
 
@@ -194,6 +197,8 @@ def check(key: str, value: Any, path: str = "<config>", project: bool = False) -
 
 
 def read_file(path: str, project: bool = False) -> dict[str, Any]:
+    if tomllib is None:
+        raise ConfigError(f"{path}: reading it needs Python 3.11, or tomli (pip install tomli)")
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
