@@ -38,7 +38,7 @@ def resolve_policy(task, path: str | None) -> str:
         return path
     if not task.default_policy:
         raise FileNotFoundError(f"no trained policy ships for task {task.name!r} yet: pass --policy PATH (a checkpoint "
-                                "without its suffix); `tapehead solve` also takes --teacher (the hard-coded teacher)")
+                                "without its suffix), or --teacher to run the hard-coded teacher")
     name = Path(task.default_policy).name
     return str(POLICY_DIR / name)
 

@@ -121,6 +121,8 @@ SCHEMA: dict[str, Option] = {
                                "steps between checkpoints (0: only when the run stops)", "N"),
     "val_every": Option(("--val-every",), integer(0, _BIG), 250, "steps between validations (0: only at the end)",
                         "N"),
+    "log_every": Option(("--log-every",), integer(0, _BIG), 50, "steps per log line and --out/metrics.jsonl row "
+                        "(0: none)", "N"),  # for the pkg branch's train --log-every
 }
 
 
