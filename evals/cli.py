@@ -2,8 +2,9 @@
 
 Registered as plugins of ``tapehead.agent.cli.main`` (entry points in pyproject.toml); every option
 comes from the schema of ``tapehead.agent.cli.options`` (types, bounds, config keys). ``eval`` has
-one parser per task (per-task options only) and one for the study (``eval suite paper``: the
-study's options only), so no flag is ever accepted and then ignored. Machine output (``--json``,
+one parser per task (per-task options only), one for the study (``eval suite paper``: the study's
+options only) and one for each ``tapehead.eval`` entry point (an evaluation with options of its
+own, e.g. ``eval code-fix``), so no flag is ever accepted and then ignored. Machine output (``--json``,
 train's summary, the suite's Markdown table) is plain ``print``; the rest goes through the CLI's
 consoles (``agent/cli/common.py``: no wrapping, no markup in a pipe).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from rich.markup import escape
@@ -93,7 +95,14 @@ def register_eval(sub) -> None:
                                    "paper's study (`tapehead eval suite paper`); `tapehead eval TASK --help` lists a "
                                    "task's options, `tapehead eval suite --help` the study's.")
     tasks = p.add_subparsers(dest="eval_task", metavar="TASK", required=True)
+    # ``tapehead eval NAME`` of its own (e.g. code-fix: repositories, graded in the sandbox): the entry-point
+    # group ``tapehead.eval``, each ``register(subparsers)`` adding the parser NAME with its own options
+    own = sorted(entry_points(group="tapehead.eval"), key=lambda e: e.name)
+    for ep in own:
+        ep.load()(tasks)
     for name in task_names():
+        if name in {ep.name for ep in own}:
+            continue
         t = tasks.add_parser(name, help=f"evaluate a policy on {name}",
                              description=f"Evaluate a policy on {name} across sizes: a results file, a table and a "
                                          "plot of accuracy against size.")

@@ -126,3 +126,24 @@ def test_read_input(tmp_path, monkeypatch):
     assert o.read_input("7+7") == "7+7"
     with pytest.raises(ValueError, match="over the input-size limit of 4 bytes"):
         o.read_input("12345", max_bytes=4)
+
+
+def test_an_evaluation_with_options_of_its_own(tmp_path, monkeypatch, capsys):
+    """A ``tapehead.eval`` entry point (a real distribution on sys.path) gets ``tapehead eval NAME`` with
+    its own options, in place of a task's default parser: e.g. the coding tasks' ``eval code-fix``."""
+    dist = tmp_path / "evalplugin-0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: evalplugin\nVersion: 0\n")
+    (dist / "entry_points.txt").write_text("[tapehead.eval]\naddition = evalplugin_mod:register\n")
+    (tmp_path / "evalplugin_mod.py").write_text(
+        "from tapehead.agent.cli import options\n"
+        "def register(sub):\n"
+        "    p = sub.add_parser('addition', help='a plugin evaluation')\n"
+        "    p.add_argument('--repos', type=options.positive_int, default=3)\n"
+        "    p.set_defaults(func=lambda args: print('repos', args.repos) or 0)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["eval", "addition", "--repos", "5"]) == 0
+    assert capsys.readouterr().out == "repos 5\n"
+    assert main(["eval", "addition", "--sizes", "5"]) == 2  # the task's default options are not there
+    assert "unrecognized arguments: --sizes" in capsys.readouterr().err
+    assert main(["eval", "addition", "--repos", "0"]) == 2
