@@ -79,8 +79,10 @@ def test_eval_table_and_paths_and_train_json(env, tmp_path):
             "--d-state", "16", "--headdim", "16", "--chunk-size", "16", "--max-size", "2", "--val-every", "1",
             "--checkpoint-every", "2"], env)
     assert p.returncode == 0, p.stderr
-    summary = json.loads(p.stdout.splitlines()[-1])  # the summary: one JSON line, last
+    (line,) = p.stdout.splitlines()  # stdout holds the summary alone: one JSON line
+    summary = json.loads(line)
     assert summary["steps"] == 2 and summary["num_parameters"] > 0
+    assert "step       2/2" in p.stderr and "training mamba2" in p.stderr  # the log, on stderr
 
 
 def test_a_closed_pipe_is_quiet(env, tmp_path):
