@@ -30,10 +30,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .values import (  # noqa: F401  (re-exported: the one module commands use)
-    ApprovalAnswer, ApprovalModes, Bad, Boolean, Choice, Device, IdPrefix, Integer, IntList, NameList, Number,
-    PathCheck, Text, ThreadId, Type, approval_answer, approval_modes, boolean, db_file, device, existing_dir,
-    existing_file, id_prefix, int_list, integer, name_list, nonneg_int, number, out_dir, out_file, positive_int,
-    task_names, text, thread_id)
+    Bad, Boolean, Checked, Choice, Device, Integer, IntList, NameList, Number, PathCheck, Text, Type, approval_answer,
+    approval_modes, boolean, db_file, device, existing_dir, existing_file, id_prefix, int_list, integer, name_list,
+    nonneg_int, number, out_dir, out_file, positive_int, task_names, text, thread_id)
 
 
 # --- the declarations ------------------------------------------------------------------------------------

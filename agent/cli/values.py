@@ -59,49 +59,45 @@ def _short(v, n: int = 60) -> str:
     return r if len(r) <= n else r[: n - 1] + "…"
 
 
-class Integer(Type):
-    kind, name = "int", "integer"
-
-    def __init__(self, lo: int | None = None, hi: int | None = None):
-        self.lo, self.hi = lo, hi
-
-    def value(self, v):
-        if isinstance(v, str):
-            s = v.strip()
-            if not _INT.fullmatch(s):
-                raise Bad(f"must be an integer (ASCII digits), got {_short(v)}")
-            v = int(s.replace("_", ""))
-        elif isinstance(v, bool) or not isinstance(v, int):
-            raise Bad(f"must be an integer, got {type(v).__name__} {_short(v)}")
-        if self.lo is not None and v < self.lo:
-            raise Bad(f"must be >= {self.lo}, got {v}")
-        if self.hi is not None and v > self.hi:
-            raise Bad(f"must be <= {self.hi:,}, got {v:,}")
-        return v
+def _text(v: str, rx: re.Pattern, what: str) -> str:
+    """``v`` stripped, if it is all ``rx`` (ASCII digits: never ``int()``'s Unicode ones)."""
+    s = v.strip()
+    if not rx.fullmatch(s):
+        raise Bad(f"must be {what}, got {_short(v)}")
+    return s
 
 
-class Number(Type):
-    kind, name = "float", "number"
+class Numeric(Type):
+    """A number within ``lo``..``hi`` (``lo_open``: above ``lo``); an integer or a finite float by ``kind``."""
 
-    def __init__(self, lo: float | None = None, hi: float | None = None, lo_open: bool = False):
+    def __init__(self, lo=None, hi=None, lo_open: bool = False):
         self.lo, self.hi, self.lo_open = lo, hi, lo_open
 
     def value(self, v):
+        whole = self.kind == "int"
         if isinstance(v, str):
-            s = v.strip()
-            if not _FLOAT.fullmatch(s):
-                raise Bad(f"must be a number, got {_short(v)}")
-            v = float(s)
-        elif isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise Bad(f"must be a number, got {type(v).__name__} {_short(v)}")
-        v = float(v)
-        if not math.isfinite(v):
-            raise Bad(f"must be a finite number, got {v}")
+            v = int(_text(v, _INT, "an integer (ASCII digits)").replace("_", "")) if whole else \
+                float(_text(v, _FLOAT, "a number"))
+        elif isinstance(v, bool) or not isinstance(v, int if whole else (int, float)):
+            raise Bad(f"must be {_ARTICLE[self.kind]}, got {type(v).__name__} {_short(v)}")
+        if not whole:
+            v = float(v)
+            if not math.isfinite(v):
+                raise Bad(f"must be a finite number, got {v}")
+        show = (lambda x: f"{x:,}") if whole else (lambda x: f"{x:g}")
         if self.lo is not None and (v <= self.lo if self.lo_open else v < self.lo):
-            raise Bad(f"must be {'>' if self.lo_open else '>='} {self.lo:g}, got {v:g}")
+            raise Bad(f"must be {'>' if self.lo_open else '>='} {show(self.lo)}, got {show(v)}")
         if self.hi is not None and v > self.hi:
-            raise Bad(f"must be <= {self.hi:g}, got {v:g}")
+            raise Bad(f"must be <= {show(self.hi)}, got {show(v)}")
         return v
+
+
+class Integer(Numeric):
+    kind, name = "int", "integer"
+
+
+class Number(Numeric):
+    kind, name = "float", "number"
 
 
 class Boolean(Type):
@@ -326,58 +322,39 @@ class Device(Type):
         return v
 
 
-class ThreadId(Type):
-    """A session id, by ``agent/graph/sessions.py``'s rule (``check_thread_id``: it names a file)."""
+class Checked(Type):
+    """A value checked by a function of the layer that owns the rule (``check(v)`` raises ValueError);
+    ``keep``: the value itself is the result, else what ``check`` returns."""
 
-    name = "session id"
+    def __init__(self, name: str, check: Callable, keep: bool = False, empty: str | None = None):
+        self.name, self.check, self.keep, self.empty = name, check, keep, empty
 
     def value(self, v):
-        from tapehead.agent.graph.sessions import check_thread_id
-
+        if self.empty is not None and not v:
+            raise Bad(self.empty)
         try:
-            return check_thread_id(v)
+            got = self.check(v)
         except ValueError as e:
             raise Bad(str(e)) from None
+        return v if self.keep else got
 
 
-class IdPrefix(ThreadId):
-    """A session id or a unique prefix of one: non-empty, same characters as an id."""
+def _thread_id(v):  # agent/graph/sessions.py: a session id names a file
+    from tapehead.agent.graph.sessions import check_thread_id
 
-    name = "session id prefix"
-
-    def value(self, v):
-        if not isinstance(v, str) or not v:
-            raise Bad("give a session id (or a unique prefix of one), not an empty string")
-        return super().value(v)
+    return check_thread_id(v)
 
 
-class ApprovalAnswer(Type):
-    """An answer to a pending approval (``agent/graph/approval.py``'s strict parser)."""
+def _answer(v):  # agent/graph/approval.py's strict parser of approval answers
+    from tapehead.agent.graph.approval import parse_answer
 
-    name = "answer"
-
-    def value(self, v):
-        from tapehead.agent.graph.approval import parse_answer
-
-        try:
-            parse_answer(v)
-        except ValueError as e:
-            raise Bad(str(e)) from None
-        return v
+    return parse_answer(v)
 
 
-class ApprovalModes(Type):
-    """``CATEGORY=MODE,...`` (``exec=yolo,edit=confirm``, ``all=yolo``) -> a dict."""
+def _modes(v):  # CATEGORY=MODE,... (exec=yolo,edit=confirm; all=yolo) -> a dict
+    from tapehead.agent.graph.approval import parse_modes
 
-    name = "approval modes"
-
-    def value(self, v):
-        from tapehead.agent.graph.approval import parse_modes
-
-        try:
-            return parse_modes(v)
-        except ValueError as e:
-            raise Bad(str(e)) from None
+    return parse_modes(v)
 
 
 positive_int = Integer(1)
@@ -407,9 +384,10 @@ def task_names() -> list[str]:
 
 
 device = Device()
-thread_id = ThreadId()
-id_prefix = IdPrefix()
-approval_answer = ApprovalAnswer()
-approval_modes = ApprovalModes()
+thread_id = Checked("session id", _thread_id)
+id_prefix = Checked("session id prefix", _thread_id,
+                    empty="give a session id (or a unique prefix of one), not an empty string")
+approval_answer = Checked("answer", _answer, keep=True)
+approval_modes = Checked("approval modes", _modes)
 boolean = Boolean()
 text = Text()

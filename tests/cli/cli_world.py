@@ -59,18 +59,16 @@ def make_world(root: Path) -> dict[str, str]:
     """Build the world under ``root`` (TAPEHEAD_HOME must already point at root/home); its paths."""
     from tapehead.agent.agent import Agent
 
-    home, bad, src, proj = root / "home", root / "bad", root / "src", root / "project"
-    for d in (home, bad, src, proj, root / "ckpt", root / "empty-dir"):
+    home, bad, proj = root / "home", root / "bad", root / "project"
+    for d in (home, bad, proj, root / "ckpt", root / "empty-dir"):
         d.mkdir(parents=True, exist_ok=True)
-    (src / "a.py").write_text("print('hello from a.py')\n")
+    src, script = project(root)
     for suffix in (".json", ".safetensors"):
         shutil.copy(str(SHIPPED) + suffix, root / "ckpt" / f"addition{suffix}")
     db = str(home / "sessions.sqlite")
     assert main(["run", "--task", "addition", "12+34", "--policy", "teacher", "--thread", "done-1", "--json"]) == 0
     assert main(["run", "--task", "addition", "99+1", "--policy", "teacher", "--thread", "done-2", "--json"]) == 0
-    script = root / "wait.txt"
-    script.write_text(WAIT_SCRIPT)
-    assert main(["run", "run it", "--policy", f"script:{script}", "--workspace", str(src), "--thread", "wait-1",
+    assert main(["run", "run it", "--policy", f"script:{script}", "--workspace", src, "--thread", "wait-1",
                  "--no-prompt", "--json"]) == 3
     # bad files
     (bad / "garbage.sqlite").write_bytes(os.urandom(3000))
@@ -95,8 +93,18 @@ def make_world(root: Path) -> dict[str, str]:
     shutil.copy(str(SHIPPED) + ".json", bad / "ckpt-trunc.json")
     (bad / "ckpt-trunc.safetensors").write_bytes(Path(str(SHIPPED) + ".safetensors").read_bytes()[:100])
     (bad / "script-strings.json").write_text('["a", "b"]')
-    return {"root": str(root), "home": str(home), "db": db, "bad": str(bad), "src": str(src), "proj": str(proj),
-            "ckpt": str(root / "ckpt" / "addition"), "dir": str(root / "empty-dir"), "script": str(script)}
+    return {"root": str(root), "home": str(home), "db": db, "bad": str(bad), "src": src, "proj": str(proj),
+            "ckpt": str(root / "ckpt" / "addition"), "dir": str(root / "empty-dir"), "script": script}
+
+
+def project(tmp_path: Path) -> tuple[str, str]:
+    """A tiny source directory and a script whose one call (``run python a.py``) waits for approval."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.py").write_text("print('hello from a.py')\n")
+    script = tmp_path / "calls.txt"
+    script.write_text(WAIT_SCRIPT)
+    return str(src), str(script)
 
 
 def fill(argv, world: dict[str, str]):

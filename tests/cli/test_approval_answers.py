@@ -20,18 +20,13 @@ from tapehead.agent.agent import Agent
 from tapehead.agent.cli.main import main
 from tapehead.agent.graph.build import run_config
 
-from cli_world import WAIT_SCRIPT
+import cli_world
 
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
     monkeypatch.setenv("TAPEHEAD_HOME", str(tmp_path / "home"))
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "a.py").write_text("print('hello from a.py')\n")
-    script = tmp_path / "calls.txt"
-    script.write_text(WAIT_SCRIPT)
-    return str(src), str(script)
+    return cli_world.project(tmp_path)
 
 
 def test_answer_maybe_is_refused_then_json_with_a_note_approves(project, capsys):

@@ -16,7 +16,7 @@ from tapehead.agent.tasks import get_task, task_names
 from tapehead.tools.memory.pointer_tape import PointerTape
 from tapehead.tools.memory.search_memory import SearchMemory
 
-from cli_world import WAIT_SCRIPT, snapshot
+from cli_world import project, snapshot
 
 AGENT_ARGS = [
     ("step-tokens-negative", dict(step_tokens=-5), "step_tokens: must be >= 1"),
@@ -61,15 +61,11 @@ def test_agent_refuses_bad_arguments(kw, fragment):
 def paused(tmp_path, monkeypatch):
     """A session database with a finished run and a run paused at an approval (a real workspace)."""
     monkeypatch.setenv("TAPEHEAD_HOME", str(tmp_path / "home"))
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "a.py").write_text("print('hi')\n")
-    script = tmp_path / "s.txt"
-    script.write_text(WAIT_SCRIPT)
+    src, script = project(tmp_path)
     db = str(tmp_path / "s.sqlite")
     with Agent(task="addition", policy="teacher", db=db) as a:
         a.solve("12+34", thread_id="done-1")
-    agent = Agent(policy=f"script:{script}", workspace=str(src), db=db)
+    agent = Agent(policy=f"script:{script}", workspace=src, db=db)
     res = agent.solve("run it", thread_id="wait-1")
     assert res.paused
     yield agent, tmp_path
