@@ -40,8 +40,9 @@ from tapehead.agent.graph.sessions import SessionIndex, check_thread_id, open_sa
 from tapehead.agent.graph.state import initial_state, tokens_of
 from tapehead.agent.graph.toolset import Toolset
 from tapehead.agent.loops import limits as lim
-from tapehead.agent.loops.episode import Episode, Limits
+from tapehead.agent.loops.episode import Episode, Limits, check_input_size
 from tapehead.agent.policies.source import PolicySource
+from tapehead.agent.trace.schema import check_run
 from tapehead.agent.trace.trajectory import Trajectory
 from . import models
 from .errors import NotFound
@@ -111,6 +112,7 @@ class Agent:
         run = (index.get(thread_id) or {}).get("run") or {}
         if not run:
             raise NotFound(f"session {thread_id!r} has no recorded run")
+        check_run(run, f"session {thread_id}")  # the database is input too: its record typed and bounded
         kw: dict[str, Any] = dict(task=run.get("task") or None, policy=run.get("policy"),
                                   approval=run.get("approval"), step_tokens=run.get("step_tokens", 2048))
         if run.get("workspace") and "toolset" not in overrides and "workspace" not in overrides:
@@ -230,6 +232,7 @@ class Agent:
         limits = self.limits or default_limits(self.task, text)
         if self.limit_overrides:
             limits = replace(limits, **self.limit_overrides)
+        check_input_size(text, limits)  # the task text, as every loop checks it: before anything is recorded
         if out is None and self.out_dir:
             out = os.path.join(self.out_dir, f"{thread_id}.json")
         run = {"task": self.task.name if self.task is not None else "", "input": input, "text": text,

@@ -22,7 +22,10 @@ Convention (DESIGN.md, "The policy": safetensors + JSON, no pickle loading):
 
 Files are written to a temporary name then renamed, weights first, so a crash never leaves a JSON
 that points at half a safetensors file. Loading never unpickles: weights come from safetensors,
-everything else from JSON. Every problem is a ``CheckpointError`` (a ``ValueError``) that names the
+everything else from JSON. Both are untrusted input, checked before anything is allocated: the JSON's
+size, every ``model_config`` field's type and range (``ModelConfig.from_json``), then the safetensors
+header against the network the config describes (``model/weights_header.py``), before a tensor is
+read or the network built. Every problem is a ``CheckpointError`` (a ``ValueError``) that names the
 file and what is wrong with it.
 """
 
@@ -38,10 +41,12 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from .config import ModelConfig
+from .weights_header import check_fits, read_header
 
 FORMAT = "tapehead-checkpoint"
 FORMAT_VERSION = 1
 SUFFIXES = (".safetensors", ".json")
+MAX_JSON_BYTES = 16 << 20  # a checkpoint's JSON is a few KB (config, vocabulary, recipe, metrics)
 
 
 class CheckpointError(ValueError):
@@ -110,6 +115,9 @@ def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[st
 def _read_json(path: Path, what: str) -> dict:
     if not path.is_file():
         raise CheckpointError(f"missing {what} file {path}")
+    size = path.stat().st_size
+    if size > MAX_JSON_BYTES:  # parsed JSON takes several times its size: refuse before reading
+        raise CheckpointError(f"{what} file {path} is {size:,} bytes, more than {MAX_JSON_BYTES:,}: not one of ours")
     try:
         data = json.loads(path.read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -276,23 +284,10 @@ def check_vocab(meta: dict, expected_vocab: dict, where: str = "checkpoint") -> 
 def _check_and_load_state(model: torch.nn.Module, tensors: dict[str, torch.Tensor], source) -> None:
     """Strict load with readable errors: missing/unexpected keys, shapes, tied tensors that differ."""
     state = model.state_dict()
-    missing = [k for k in state if k not in tensors]
-    unexpected = [k for k in tensors if k not in state]
-    problems = []
-    if missing:
-        problems.append(f"missing keys {missing[:8]}" + (f" (+{len(missing) - 8} more)" if len(missing) > 8 else ""))
-    if unexpected:
-        problems.append(
-            f"unexpected keys {unexpected[:8]}" + (f" (+{len(unexpected) - 8} more)" if len(unexpected) > 8 else "")
-        )
-    shapes = [
-        f"shape mismatch for {k}: checkpoint {list(tensors[k].shape)} vs model {list(t.shape)}"
-        for k, t in state.items()
-        if k in tensors and tuple(tensors[k].shape) != tuple(t.shape)
-    ]
-    problems += shapes[:8] + ([f"... {len(shapes) - 8} more shape mismatches"] if len(shapes) > 8 else [])
-    if problems:
-        raise CheckpointError(f"{source} does not fit the model: " + "; ".join(problems))
+    try:  # as the header was; again, for the tensors really read
+        check_fits(tensors, {k: tuple(t.shape) for k, t in state.items()}, source)
+    except ValueError as e:
+        raise CheckpointError(str(e)) from None
     # tensors tied in the model (same storage) must be equal in the file
     by_storage: dict[tuple, str] = {}
     for k, t in state.items():
@@ -322,9 +317,20 @@ def load_into(model: torch.nn.Module, path, *, expected_vocab: dict | None = Non
         if meta["model_config"] != want:
             diffs = _diff_dicts(meta["model_config"], want)
             raise CheckpointError(f"{meta_path}: model config differs from the model's: " + "; ".join(diffs[:8]))
+    _check_header(weights_path, {k: tuple(t.shape) for k, t in model.state_dict().items()})
     tensors = load_tensors(weights_path, meta["weights"]["sha256"])
     _check_and_load_state(model, tensors, weights_path)
     return meta
+
+
+def _check_header(weights_path: Path, shapes: dict) -> None:
+    """The weights file's header (no tensor read) holds exactly tensors of these names and ``shapes``."""
+    if not weights_path.is_file():
+        raise CheckpointError(f"missing weights file {weights_path}")
+    try:
+        check_fits(read_header(weights_path), shapes, weights_path)
+    except ValueError as e:
+        raise CheckpointError(str(e)) from None
 
 
 def load_checkpoint(
@@ -339,7 +345,7 @@ def load_checkpoint(
     ``path`` may carry ``.safetensors`` or ``.json`` or no suffix. The model is in eval mode, on
     ``device``, floating parameters cast to ``dtype`` (``None`` keeps the model's own dtypes).
     """
-    from .factory import build_model
+    from .factory import build_model, state_shapes
 
     weights_path, meta_path = checkpoint_paths(path)
     meta = read_meta(path)
@@ -348,12 +354,15 @@ def load_checkpoint(
     try:
         config = ModelConfig.from_json(meta["model_config"])
     except (TypeError, ValueError) as e:
-        raise CheckpointError(f"{meta_path}: bad model config: {e}") from None
+        raise CheckpointError(f"{meta_path}: {e}") from None  # e names the model config's field
     vsize = meta["vocab"].get("size")
     if isinstance(vsize, int) and vsize > config.padded_vocab_size:
         raise CheckpointError(
             f"{meta_path}: vocabulary has {vsize} tokens but the model's embedding only {config.padded_vocab_size}"
         )
+    # Untrusted sizes are checked before anything is allocated: the config's fields (above), then the
+    # weights file's header against the network it describes; only then are tensors read and built.
+    _check_header(weights_path, state_shapes(config))
     tensors = load_tensors(weights_path, meta["weights"]["sha256"])
     model = build_model(config)
     _check_and_load_state(model, tensors, weights_path)

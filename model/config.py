@@ -8,9 +8,42 @@ fields that an architecture does not use are ignored by it. The Mamba-2 fields f
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
+
+from .schema import Field, check_fields
 
 ARCHS = ("mamba2", "transformer", "lstm", "gru")
+_DIM = 1 << 16  # widths (d_model, heads, states, hidden): 256x the shipped policy's d_model
+# Every field's type and range, checked by ``from_json`` (a checkpoint's config is untrusted input)
+# before anything is built; ranges are far above any network we train and far below what a field
+# alone could make take a host's memory. How big the network gets as a whole is then checked
+# against the weights file itself (model/weights_header.py).
+FIELDS = {
+    "arch": Field(str, choices=ARCHS),
+    "vocab_size": Field(int, 1, 1 << 16),
+    "pad_vocab_size_multiple": Field(int, 1, 1024),
+    "d_model": Field(int, 1, _DIM),
+    "n_layer": Field(int, 1, 1024),
+    "d_state": Field(int, 1, 4096),
+    "d_conv": Field(int, 1, 64),
+    "expand": Field(int, 1, 64),
+    "headdim": Field(int, 1, _DIM),
+    "ngroups": Field(int, 1, _DIM),
+    "chunk_size": Field(int, 1, 1 << 16),
+    "A_init_range": Field(list, 1e-6, 1e6, length=2),
+    "dt_min": Field(float, 1e-12, 1e3),
+    "dt_max": Field(float, 1e-12, 1e3),
+    "dt_init_floor": Field(float, 0.0, 1e3),
+    "norm_epsilon": Field(float, 0.0, 1.0),
+    "residual_in_fp32": Field(bool),
+    "tie_embeddings": Field(bool),
+    "n_head": Field(int, 1, 4096),
+    "d_intermediate": Field(int, 0, 1 << 20),
+    "rope_base": Field(float, 1.0, 1e12),
+    "sliding_window": Field(int, 0, 1 << 24),
+    "max_cache": Field(int, 0, 1 << 24),
+    "rnn_hidden": Field(int, 0, _DIM),
+}
 
 
 @dataclass
@@ -68,11 +101,30 @@ class ModelConfig:
 
     @classmethod
     def from_json(cls, data: dict) -> "ModelConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"model config has unknown fields {sorted(unknown)}: written by a newer tapehead?")
-        return cls(**data)
+        """The config of untrusted JSON: every field typed and bounded (``FIELDS``), the shapes
+        consistent for the architecture; ``ValueError`` naming the first field that is not."""
+        check_fields("model config", data, FIELDS)
+        config = cls(**data)
+        config.check_shapes()
+        return config
+
+    def check_shapes(self) -> None:
+        """The divisibility rules the architecture's modules rely on (they would assert or fail later)."""
+        problems = []
+        if self.arch == "mamba2":
+            if self.d_inner % self.headdim:
+                problems.append(f"d_inner {self.d_inner} (expand x d_model) is not a multiple of headdim {self.headdim}")
+            elif self.nheads % self.ngroups:
+                problems.append(f"the {self.nheads} heads do not split into ngroups = {self.ngroups}")
+            if self.dt_min > self.dt_max:
+                problems.append(f"dt_min {self.dt_min} > dt_max {self.dt_max}")
+            if self.A_init_range[0] > self.A_init_range[1]:
+                problems.append(f"A_init_range {list(self.A_init_range)} is not increasing")
+        elif self.arch == "transformer":
+            if self.d_model % self.n_head or (self.d_model // self.n_head) % 2:
+                problems.append(f"d_model {self.d_model} does not split into {self.n_head} heads of even size")
+        if problems:
+            raise ValueError("model config: " + "; ".join(problems))
 
     def mamba_ssm_config(self) -> dict:
         """Keyword arguments for mamba-ssm's ``MambaConfig`` giving the same network."""

@@ -71,7 +71,7 @@ class BatchDecoder:
         else:
             self.state = self.model.allocate_state(self.batch_size, device=self.device)
         with self._ctx():
-            logits = self.model.prefill(ids.to(self.device), self.state)[:, -1, : self.vocab_size]
+            logits = self.model.prefill(ids.to(self.device), self.state, last_only=True)[:, : self.vocab_size]
         return logits.argmax(-1).tolist()
 
     @torch.inference_mode()

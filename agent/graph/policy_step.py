@@ -27,6 +27,7 @@ from langgraph.config import get_stream_writer
 from tapehead.agent.loops import limits as lim
 from tapehead.agent.trace.calls import CallError, parse_args
 from . import events as ev
+from .state import chunk_of
 
 
 def policy_node(ctx, state: dict, config) -> dict:
@@ -65,7 +66,7 @@ def policy_node(ctx, state: dict, config) -> dict:
     update = {"n_tokens": len(ep.tokens), "counts": dict(ep.counts), "malformed_run": ep.malformed_run,
               "steps": state["steps"] + 1, "seconds": state["seconds"] + dt, "pending": pending, "result": None}
     if chunk:
-        update["chunks"] = [chunk]
+        update["chunks"] = [chunk_of(chunk)]
     if exit_ is not None:
         update.update(exit=exit_, error=error, answer=rt.tracker.answer)
     _snapshots(ctx, rt, thread, write)
@@ -123,7 +124,7 @@ def _defer(ctx, rt, thread, write) -> dict | None:
 def _emit_tokens(rt, thread, write) -> None:
     toks = rt.episode.tokens
     if len(toks) > rt.emitted:
-        new = toks[rt.emitted:]
+        new = toks[rt.emitted:].tolist()  # events carry plain lists (a step's worth)
         write(ev.Tokens(thread, rt.emitted, new, rt.tracker.feed(new)))
         rt.emitted = len(toks)
 

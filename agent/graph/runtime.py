@@ -17,7 +17,7 @@ from typing import Callable
 from tapehead.agent.loops.episode import Episode
 from tapehead.agent.policies.policy import ModelPolicy
 from tapehead.agent.trace.codec import Codec, Kind
-from .state import tokens_of
+from .state import last_token, tokens_of
 
 
 def prefill(policy, tokens: list[int], prompt_len: int) -> None:
@@ -71,9 +71,7 @@ class Runtime:
 
     def matches(self, state: dict) -> bool:
         toks = self.episode.tokens
-        chunks = state.get("chunks") or ()
-        last = next((c[-1] for c in reversed(chunks) if c), None)
-        return len(toks) == state.get("n_tokens") and (not toks or toks[-1] == last)
+        return len(toks) == state.get("n_tokens") and (not toks or toks[-1] == last_token(state))
 
 
 class RuntimeCache:

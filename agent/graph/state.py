@@ -11,7 +11,8 @@ Fields (all written by the nodes of ``agent/graph/build.py``):
 
 - ``run``: what the run is (task, input, episode text, policy spec, approval modes, limits, step
   size, workspace, output file); set once, enough to rebuild the agent in another process;
-- ``chunks``, ``n_tokens``, ``prompt_len``: the trace;
+- ``chunks``, ``n_tokens``, ``prompt_len``: the trace, each chunk the bytes of its tokens
+  (``chunk_of``; sessions written before hold lists of ints, which ``tokens_of`` still reads);
 - ``counts``, ``malformed_run``: the ``Episode`` counters (not derivable from tokens alone);
 - ``steps``, ``seconds``: graph steps taken and running time, over every resume;
 - ``pending``: a side-effecting call waiting for the tool node; ``result``: its answer, waiting
@@ -21,9 +22,12 @@ Fields (all written by the nodes of ``agent/graph/build.py``):
 
 from __future__ import annotations
 
+from array import array
 from typing import Annotated, Any, TypedDict
 
 from langgraph.channels import DeltaChannel
+
+from tapehead.agent.trace.tokens import from_bytes, to_bytes, token_array
 
 SNAPSHOT_EVERY = 64
 
@@ -53,17 +57,33 @@ class AgentState(TypedDict, total=False):
     answer: str
 
 
-def tokens_of(state: dict) -> list[int]:
-    """The whole trace (prompt first) from the stored chunks."""
-    out: list[int] = []
+def chunk_of(tokens) -> bytes:
+    """A chunk as stored: the tokens' little-endian uint16 bytes (agent/trace/tokens.py), 2 bytes a
+    token in memory and in the checkpoint, where a list of ints held ~20 once deserialized."""
+    return to_bytes(tokens if isinstance(tokens, array) else token_array(tokens))
+
+
+def _ids(chunk) -> array:
+    return from_bytes(chunk) if isinstance(chunk, (bytes, bytearray)) else token_array(chunk)  # lists: older sessions
+
+
+def tokens_of(state: dict) -> array:
+    """The whole trace (prompt first) from the stored chunks, as an ``array('H')``."""
+    out = token_array()
     for chunk in state.get("chunks") or ():
-        out.extend(chunk)
+        out.extend(_ids(chunk))
     return out
 
 
-def initial_state(run: dict, prompt: list[int]) -> dict:
+def last_token(state: dict) -> int | None:
+    """The trace's last token (None for an empty one), without joining the chunks."""
+    chunk = next((c for c in reversed(state.get("chunks") or ()) if len(c)), None)
+    return None if chunk is None else _ids(chunk)[-1]
+
+
+def initial_state(run: dict, prompt) -> dict:
     return {
-        "run": run, "prompt_len": len(prompt), "chunks": [list(prompt)], "n_tokens": len(prompt),
+        "run": run, "prompt_len": len(prompt), "chunks": [chunk_of(prompt)], "n_tokens": len(prompt),
         "counts": dict(generated=0, observations=0, tool_calls=0, thoughts=0, outputs=0, malformed=0),
         "malformed_run": 0, "steps": 0, "seconds": 0.0, "pending": None, "result": None, "calls": [],
         "exit": None, "error": None, "answer": "",

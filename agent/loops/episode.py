@@ -23,14 +23,38 @@ reader state) from recorded tokens, without running any tool, when a session res
 
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from tapehead.tools.memory.pointer_tape import PointerTape
 
 from tapehead.agent.trace.codec import Codec, Kind
+from tapehead.agent.trace.tokens import token_array
 from tapehead.agent.trace.trajectory import Trajectory
+
+
+# The input-size limit. 1 MiB of task text is a 524,287-digit addition: its prompt (one token a
+# byte) prefills in ~3 minutes on a 2-core CPU in ~300 MB (docs/benchmarks.md, "Memory"), and its
+# episode of ~19M tokens would decode for ~3 hours at 1,800 tokens/s; larger inputs are rarely what
+# was meant. Raised for every entry point (tapehead solve, run, eval; the Python API) by the
+# environment variable, or per run with Limits(max_input_bytes=N) (None: no limit).
+MAX_INPUT_ENV = "TAPEHEAD_MAX_INPUT_BYTES"
+DEFAULT_MAX_INPUT_BYTES = 1 << 20
+
+
+def default_max_input_bytes() -> int:
+    raw = os.environ.get(MAX_INPUT_ENV)
+    if raw is None:
+        return DEFAULT_MAX_INPUT_BYTES
+    try:
+        n = int(raw.replace("_", ""))
+    except ValueError:
+        n = -1
+    if n < 1:
+        raise ValueError(f"{MAX_INPUT_ENV} must be a positive number of bytes, got {raw!r}")
+    return n
 
 
 @dataclass
@@ -42,6 +66,19 @@ class Limits:
     # Checked by the LangGraph agent (agent/loops/limits.py) before each step; the bare loops ignore them.
     max_steps: int | None = None  # graph steps (policy decode steps + tool steps)
     max_seconds: float | None = None  # wall time spent running (waiting for approval excluded)
+    # UTF-8 bytes of the task text, checked before anything is built on it (check_input_size)
+    max_input_bytes: int | None = field(default_factory=default_max_input_bytes)
+
+
+def check_input_size(text: str, limits: Limits) -> None:
+    """``ValueError`` (one line: the size, the limit, how to raise it) if ``text`` is over the limit."""
+    cap = limits.max_input_bytes
+    if cap is None or 4 * len(text) <= cap:  # UTF-8 takes at most 4 bytes a character: no need to encode
+        return
+    n = len(text.encode("utf-8"))
+    if n > cap:
+        raise ValueError(f"the input is {n:,} bytes, more than the limit of {cap:,} bytes (max_input_bytes); "
+                         f"to allow it, set {MAX_INPUT_ENV}={n} (or Limits(max_input_bytes={n}) from Python)")
 
 
 class Episode:
@@ -52,8 +89,9 @@ class Episode:
         self.task = task
         self.text = text
         self.limits = limits or Limits()
-        self.prompt = codec.prompt(text)
-        self.tokens: list[int] = list(self.prompt)
+        check_input_size(text, self.limits)
+        self.prompt = token_array(codec.prompt(text))  # 2 bytes a token (agent/trace/tokens.py)
+        self.tokens = token_array(self.prompt)  # the whole record: prompt, written and observed tokens
         self.tape = PointerTape([codec.symbol(t) for t in self.prompt], heads=codec.heads)
         # multi-token tools: a dict, or a factory given the tape (tools that search the same memory)
         self.call_tools = (call_tools(self.tape) if callable(call_tools) else call_tools) or {}
@@ -74,7 +112,8 @@ class Episode:
         no tool is called (tape commands are pure). ``counts`` and ``malformed_run`` come from the
         record (they cannot all be derived from tokens)."""
         ep = cls(codec, text, **kwargs)
-        if list(tokens[:len(ep.prompt)]) != ep.prompt:
+        tokens = token_array(tokens)
+        if tokens[:len(ep.prompt)] != ep.prompt:
             raise ValueError("recorded tokens do not start with this episode's prompt")
         reader, tape, commands = ep.reader, ep.tape, codec.commands
         for i in range(len(ep.prompt), len(tokens)):
@@ -88,7 +127,7 @@ class Episode:
                     tape.apply(*commands[t])
                 elif t == codec.CALL:
                     ep._call_start = i
-        ep.tokens = list(tokens)
+        ep.tokens = tokens
         if counts is not None:
             ep.counts = dict(counts)
         ep._malformed_run = malformed_run
@@ -207,7 +246,7 @@ class Episode:
     def trajectory(self, policy: str = "", seconds: float | None = None) -> Trajectory:
         secs = time.perf_counter() - self._t0 if seconds is None else seconds
         return Trajectory(
-            task=self.task, input=self.text, prompt_len=len(self.prompt), tokens=list(self.tokens),
+            task=self.task, input=self.text, prompt_len=len(self.prompt), tokens=token_array(self.tokens),
             answer=self.codec.answer(self.tokens, len(self.prompt)), exit=self.exit or "running",
             counts=dict(self.counts), seconds=round(secs, 6), policy=policy,
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, fields
 
+from tapehead.agent.trace.schema import typed
 from .episode import Limits
 
 EXIT_STATUSES = {
@@ -53,9 +54,25 @@ def to_json(limits: Limits) -> dict:
     return asdict(limits)
 
 
-def from_json(data: dict | None) -> Limits:
+_BIG = 1 << 62
+# A recorded run's limits are untrusted JSON (a session database, a trajectory's meta.run): each
+# field typed and bounded (kind, lo, hi, may be null), as agent/trace/schema.py checks the rest.
+_FIELDS = {"max_tokens": (int, 0, _BIG, False), "max_tool_calls": (int, 0, _BIG, True),
+           "max_consecutive_malformed": (int, 1, _BIG, False), "max_call_tokens": (int, 1, _BIG, False),
+           "max_steps": (int, 0, _BIG, True), "max_seconds": (float, 0, 1e12, True),
+           "max_input_bytes": (int, 1, _BIG, True)}
+
+
+def from_json(data: dict | None, where: str = "recorded limits") -> Limits:
+    """``Limits`` from recorded JSON; unknown names are ignored (written by a newer tapehead), known
+    ones checked (``ValueError`` naming the field)."""
+    typed(where, "limits", data, dict, none=True)
     names = {f.name for f in fields(Limits)}
-    return Limits(**{k: v for k, v in (data or {}).items() if k in names})
+    kw = {k: v for k, v in (data or {}).items() if k in names}
+    for k, v in kw.items():
+        kind, lo, hi, none = _FIELDS[k]
+        typed(where, k, v, kind, lo, hi, none=none)
+    return Limits(**kw)
 
 
 def describe(limits: Limits) -> str:

@@ -42,7 +42,7 @@ from typing import Callable, Sequence
 from tapehead.agent.trace.codec import Codec
 from tapehead.agent.trace.trajectory import Trajectory
 from . import snapshot as loop_snapshot
-from .episode import Limits
+from .episode import Limits, check_input_size
 from .snapshot import Suspend, Suspended
 
 EXITS = {1: "eos", 2: "max_tokens", 3: "max_tool_calls", 4: "malformed"}
@@ -70,6 +70,8 @@ def run_tensor_batched(model, codec: Codec, texts: Sequence[str], *, task: str =
     if call_tools:
         raise ValueError("run_tensor_batched runs tape-only tasks; use run_batched for tasks with call_tools")
     limits = limits or Limits()
+    for text in texts:
+        check_input_size(text, limits)
     dev = torch.device(device) if device is not None else next(model.parameters()).device
     model = model.eval()
     order: dict[int, list[int]] = {}
@@ -261,7 +263,8 @@ def _run_chunk(model, codec: Codec, prompts: list[list[int]], limits: Limits, de
     resumed = suspend is not None and Path(suspend.path).exists()
     with torch.inference_mode():
         if resumed:  # go on from the saved step: buffers, per-row state, network state, proposal
-            snap = loop_snapshot.load(suspend.path, prompts)
+            snap = loop_snapshot.load(suspend.path, prompts, S=S, state_tensors=state.tensors(),
+                                      max_len={"tokens": hard_t, "mem": hard_m}, vocab_size=V)
             for k, v in snap["small"].items():
                 S[k].copy_(v)
             for k, v in snap["big"].items():
@@ -272,7 +275,7 @@ def _run_chunk(model, codec: Codec, prompts: list[list[int]], limits: Limits, de
             steps, secs, seen = snap["steps"], snap["secs"], snap["seen"]
             t0 -= snap["seconds"]
         else:
-            S["prop"].copy_(model.prefill(prompt, state)[:, -1, :V].argmax(-1))
+            S["prop"].copy_(model.prefill(prompt, state, last_only=True)[:, :V].argmax(-1))
         t_call, steps_in = time.perf_counter(), steps  # each call runs at least sync_every steps
         while True:
             # host sync: who finished, and room for the next sync_every steps (<= 2 tokens, 1 symbol each)

@@ -67,9 +67,10 @@ class ModelPolicy:
     ``vocab_size`` limits the argmax to real tokens (the embedding is padded). Torch is imported by
     the model, not here, so the agent package imports without torch."""
 
-    def __init__(self, model, vocab_size: int, device="cpu", compile: bool = False):
+    def __init__(self, model, vocab_size: int, device="cpu", compile: bool = False, prefill_chunk: int | None = None):
         self.model = model
         self.compile = compile
+        self.prefill_chunk = prefill_chunk  # tokens per prefill chunk; None: the model's own setting
         self.vocab_size = vocab_size
         self.device = device
         self.state = None
@@ -86,8 +87,9 @@ class ModelPolicy:
             self._step = torch.compile(self.model.step, dynamic=False)
         with torch.inference_mode():
             self.state = self.model.allocate_state(1, device=self.device)
-            ids = torch.tensor([list(prompt)], dtype=torch.long, device=self.device)
-            self._logits = self.model.prefill(ids, self.state)[0, -1, : self.vocab_size]
+            ids = torch.as_tensor(prompt, dtype=torch.long).view(1, -1).to(self.device)  # [1, T]
+            # in chunks, only the last logits kept: memory does not grow with the prompt (model/protocol.py)
+            self._logits = self.model.prefill(ids, self.state, chunk=self.prefill_chunk, last_only=True)[0, : self.vocab_size]
         self._buf = torch.zeros(1, dtype=torch.long, device=self.device)
 
     def propose(self) -> int:

@@ -89,10 +89,17 @@ def default_policy_path(task) -> str:
 
 
 def load_script(path: str) -> tuple[list[int], int | None]:
-    """Token ids of a script file and its prompt length when known (see the module docstring)."""
+    """Token ids of a script file and its prompt length when known (see the module docstring); the
+    file is untrusted: its size is bounded before reading and every id checked
+    (``agent/trace/schema.py``), a problem is one ``ValueError``."""
     from tapehead.agent import models
+    from tapehead.agent.trace import schema
+    from tapehead.agent.trace.trajectory import FORMAT, Trajectory
 
-    with open(os.path.expanduser(path)) as f:
+    path = os.path.expanduser(path)
+    if os.path.getsize(path) > schema.MAX_FILE_BYTES:  # (FileNotFoundError: "No such file or directory")
+        raise ValueError(f"script file {path} is {os.path.getsize(path):,} bytes, more than {schema.MAX_FILE_BYTES:,}")
+    with open(path, encoding="utf-8", errors="replace") as f:
         text = f.read()
     try:
         data = json.loads(text)
@@ -100,10 +107,11 @@ def load_script(path: str) -> tuple[list[int], int | None]:
         from tapehead.agent.trace.markup import parse_markup
 
         return parse_markup(models.codec(), text), None
-    prompt_len = None
+    if isinstance(data, dict) and data.get("format") == FORMAT:
+        traj = Trajectory.from_json(data, where=path)
+        return traj.tokens.tolist(), traj.prompt_len
     if isinstance(data, dict) and isinstance(data.get("tokens"), list):
-        prompt_len = data.get("prompt_len")
         data = data["tokens"]
-    if not isinstance(data, list) or not all(isinstance(t, int) for t in data):
+    if not isinstance(data, list):
         raise ValueError(f"{path}: not a script (a trajectory, a JSON list of token ids, or markup text)")
-    return data, prompt_len if isinstance(prompt_len, int) else None
+    return schema.check_token_list(path, data, models.vocab().size).tolist(), None

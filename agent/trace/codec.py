@@ -152,8 +152,10 @@ class Codec:
         return [self.symbols[t] for t, k in zip(tokens, self.kinds(tokens, prompt_len)) if k in MEMORY_KINDS]
 
     def answer(self, tokens: list[int], prompt_len: int) -> str:
-        """The output stream as text: what is graded."""
-        out = bytes(t for t, k in zip(tokens, self.kinds(tokens, prompt_len)) if k == Kind.OUTPUT and t < 256)
+        """The output stream as text: what is graded (read as it streams: no list of kinds is built,
+        which for a long episode would take 8 bytes a token)."""
+        r = self.reader()
+        out = bytes(t for t in tokens[prompt_len:] if r.feed(t) == Kind.OUTPUT and t < 256)
         return out.decode("utf-8", errors="replace")
 
     def calls(self, tokens: list[int], prompt_len: int) -> list[dict]:

@@ -102,6 +102,22 @@ class Mamba2LM(DecodingModel):
             with torch.no_grad():
                 w /= math.sqrt(self.config.n_layer)
 
+    @staticmethod
+    def state_shapes(c: ModelConfig) -> dict[str, tuple]:
+        """``state_dict()`` names and shapes of the network ``c`` describes, without building it (what a
+        checkpoint's weights are held against before anything is allocated; tests/model/test_checkpoint.py
+        checks it against the built module)."""
+        d, V, cd, h = c.d_model, c.padded_vocab_size, c.d_inner + 2 * c.ngroups * c.d_state, c.nheads
+        out = {"backbone.embedding.weight": (V, d)}
+        for i in range(c.n_layer):
+            p = f"backbone.layers.{i}."
+            out.update({p + "norm.weight": (d,), p + "mixer.dt_bias": (h,), p + "mixer.A_log": (h,),
+                        p + "mixer.D": (h,), p + "mixer.in_proj.weight": (2 * c.d_inner + 2 * c.ngroups * c.d_state + h, d),
+                        p + "mixer.conv1d.weight": (cd, 1, c.d_conv), p + "mixer.conv1d.bias": (cd,),
+                        p + "mixer.norm.weight": (c.d_inner,), p + "mixer.out_proj.weight": (d, c.d_inner)})
+        out.update({"backbone.norm_f.weight": (d,), "lm_head.weight": (V, d)})
+        return out
+
     def kernel_path(self) -> str:
         """Which implementation runs this model now (shown in logs and benchmark output)."""
         dev = self.lm_head.weight.device
@@ -112,8 +128,9 @@ class Mamba2LM(DecodingModel):
         states = [layer.mixer.allocate_state(batch_size, device, dtype) for layer in self.backbone.layers]
         return Mamba2State(conv=[c for c, _ in states], ssm=[s for _, s in states])
 
-    def forward(self, input_ids: torch.Tensor, state: Mamba2State | None = None) -> torch.Tensor:
-        """input_ids [b, l] -> logits [b, l, padded_vocab]; continues from and updates ``state`` if given."""
+    def forward(self, input_ids: torch.Tensor, state: Mamba2State | None = None, last_only: bool = False) -> torch.Tensor:
+        """input_ids [b, l] -> logits [b, l, padded_vocab] ([b, padded_vocab] of the last token with
+        ``last_only``); continues from and updates ``state`` if given."""
         hidden, residual = self.backbone.embedding(input_ids), None
         for i, layer in enumerate(self.backbone.layers):
             normed, residual = layer.add_norm(hidden, residual)
@@ -121,10 +138,14 @@ class Mamba2LM(DecodingModel):
                 hidden = layer.mixer(normed)
             else:
                 hidden = layer.mixer(normed, state.conv[i], state.ssm[i])
+        if last_only:  # the head on one position: [b, 1, d] -> [b, V]
+            hidden, residual = hidden[:, -1:], residual[:, -1:]
+            return self.lm_head(self.backbone.final_norm(hidden, residual))[:, 0]
         return self.lm_head(self.backbone.final_norm(hidden, residual))
 
-    def prefill(self, input_ids: torch.Tensor, state: Mamba2State) -> torch.Tensor:
-        return self.forward(input_ids, state)
+    def prefill_block(self, input_ids: torch.Tensor, state: Mamba2State, *, last_only: bool = False) -> torch.Tensor:
+        """One piece: the conv history and SSM state of ``state`` carry in and out (model/networks/mamba2.py)."""
+        return self.forward(input_ids, state, last_only)
 
     def step(self, input_ids: torch.Tensor, state: Mamba2State) -> torch.Tensor:
         """input_ids [b] -> logits [b, padded_vocab]; updates ``state`` in place."""

@@ -52,8 +52,23 @@ class RNNLM(DecodingModel):
         if config.tie_embeddings:
             self.lm_head.weight = self.embedding.weight
 
-    def _run(self, input_ids: torch.Tensor, state: RNNState | None):
-        """input_ids ``[B, T]`` -> (logits ``[B, T, V]``, (h, c) or h)."""
+    @staticmethod
+    def state_shapes(c: ModelConfig) -> dict[str, tuple]:
+        """``state_dict()`` names and shapes of the network ``c`` describes, without building it
+        (``nn.LSTM``/``nn.GRU`` parameter names: 4 or 3 gates per layer)."""
+        d, V, H = c.d_model, c.padded_vocab_size, c.rnn_hidden or c.d_model
+        gates = (4 if c.arch == "lstm" else 3) * H
+        out = {"embedding.weight": (V, d)}
+        for k in range(c.n_layer):
+            out.update({f"rnn.weight_ih_l{k}": (gates, d if k == 0 else H), f"rnn.weight_hh_l{k}": (gates, H),
+                        f"rnn.bias_ih_l{k}": (gates,), f"rnn.bias_hh_l{k}": (gates,)})
+        if H != d:
+            out["proj.weight"] = (d, H)
+        out["lm_head.weight"] = (V, d)
+        return out
+
+    def _run(self, input_ids: torch.Tensor, state: RNNState | None, last_only: bool = False):
+        """input_ids ``[B, T]`` -> (logits ``[B, T, V]``, or ``[B, V]`` with ``last_only``; (h, c) or h)."""
         x = self.embedding(input_ids)  # [B, T, D]
         if state is None:
             hx = None
@@ -62,6 +77,8 @@ class RNNLM(DecodingModel):
         else:
             hx = state.h
         y, hx = self.rnn(x, hx)  # y [B, T, H]
+        if last_only:
+            y = y[:, -1]  # [B, H]
         return self.lm_head(self.proj(y)), hx
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
@@ -77,13 +94,14 @@ class RNNLM(DecodingModel):
         c = torch.zeros(shape, device=device, dtype=dtype) if self.is_lstm else None
         return RNNState(h=h, c=c)
 
-    def prefill(self, input_ids: torch.Tensor, state: RNNState) -> torch.Tensor:
-        """input_ids ``[B, T]`` (T >= 1) -> logits ``[B, T, V]``; advances ``state``."""
+    def prefill_block(self, input_ids: torch.Tensor, state: RNNState, *, last_only: bool = False) -> torch.Tensor:
+        """input_ids ``[B, T]`` (T >= 1) -> logits ``[B, T, V]`` (``[B, V]`` with ``last_only``) in one
+        piece; advances ``state`` (the hidden state carries a chunked prefill from chunk to chunk)."""
         if input_ids.shape[1] < 1:
             raise ValueError("prefill needs at least one token")
         if input_ids.shape[0] != state.h.shape[1]:
             raise ValueError(f"batch size {input_ids.shape[0]} does not match the state's {state.h.shape[1]}")
-        logits, hx = self._run(input_ids, state)
+        logits, hx = self._run(input_ids, state, last_only)
         if self.is_lstm:
             state.h, state.c = hx
         else:
@@ -92,7 +110,7 @@ class RNNLM(DecodingModel):
 
     def step(self, input_ids: torch.Tensor, state: RNNState) -> torch.Tensor:
         """input_ids ``[B]`` -> logits ``[B, V]``."""
-        return self.prefill(input_ids[:, None], state)[:, 0]
+        return self.prefill_block(input_ids[:, None], state)[:, 0]
 
 
 __all__ = ["RNNLM", "RNNState"]

@@ -35,6 +35,9 @@ from tapehead.model.config import ModelConfig
 from tapehead.model.protocol import DecodingModel, DecodingState
 
 
+KEY_BLOCK = 512  # keys per block of blockwise_attention: [B, H, 2048, 512] fp32 scores are 32 MiB at H=8
+
+
 @dataclass
 class TransformerState(DecodingState):
     """KV cache: per layer keys (after RoPE) and values, each ``[B, H, C, Dh]``, plus the position.
@@ -87,6 +90,33 @@ def attention_mask(q_pos: torch.Tensor, k_pos: torch.Tensor, window: int) -> tor
     return mask
 
 
+def blockwise_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offset: int, block: int) -> torch.Tensor:
+    """Causal attention of queries at positions ``offset .. offset+T-1`` over keys at ``0 .. S-1``, one
+    block of ``block`` keys at a time with a running max and sum (FlashAttention's online softmax, Dao
+    et al. 2022, Alg. 1), so the scores held are ``[B, H, T, block]`` however long the cache is.
+
+    q ``[B, H, T, Dh]``, k and v ``[B, H, S, Dh]`` -> ``[B, H, T, Dh]``; its reference twin is
+    ``F.scaled_dot_product_attention`` with ``attention_mask(offset + arange(T), arange(S), 0)``."""
+    B, H, T, Dh = q.shape
+    qf = q.float() * Dh ** -0.5
+    q_pos = torch.arange(offset, offset + T, device=q.device)
+    m = qf.new_full((B, H, T, 1), float("-inf"))  # running max of each query's scores
+    l = qf.new_zeros(B, H, T, 1)  # running sum of exp(score - m)
+    acc = qf.new_zeros(B, H, T, v.shape[-1])  # running sum of exp(score - m) * value
+    for s in range(0, min(k.shape[2], offset + T), block):  # keys past the last query: never seen
+        kb, vb = k[:, :, s:s + block].float(), v[:, :, s:s + block].float()
+        mask = attention_mask(q_pos, torch.arange(s, s + kb.shape[2], device=q.device), 0)  # [T, block]
+        scores = (qf @ kb.transpose(-1, -2)).masked_fill(~mask, float("-inf"))  # [B, H, T, block]
+        m_new = torch.maximum(m, scores.amax(-1, keepdim=True))
+        m_safe = m_new.masked_fill(m_new == float("-inf"), 0.0)  # rows with nothing visible yet
+        p = torch.exp(scores - m_safe)
+        corr = torch.exp(m - m_safe)
+        l = l * corr + p.sum(-1, keepdim=True)
+        acc = acc * corr + p @ vb
+        m = m_new
+    return (acc / l).to(q.dtype)
+
+
 # --- layers --------------------------------------------------------------------------------------
 
 
@@ -132,10 +162,13 @@ class CausalSelfAttention(nn.Module):
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         return self._out(y)
 
-    def forward_cached(self, x: torch.Tensor, start: int, k_cache: torch.Tensor, v_cache: torch.Tensor):
+    def forward_cached(self, x: torch.Tensor, start: int, k_cache: torch.Tensor, v_cache: torch.Tensor,
+                       key_block: int = 0):
         """A block x ``[B, T, D]`` at positions ``start .. start+T-1``, attending to the cache and to
         itself causally. Returns (y ``[B, T, D]``, k_cache, v_cache) with the block written in (the
-        caches are updated in place unless a full-attention cache had to grow)."""
+        caches are updated in place unless a full-attention cache had to grow). With ``key_block``
+        > 0, full attention over more keys than that runs in key blocks (``blockwise_attention``),
+        so a chunk of a long prefill holds ``[T, key_block]`` scores, not ``[T, start + T]``."""
         T = x.shape[1]
         pos = torch.arange(start, start + T, device=x.device)
         q, k, v = self._qkv(x, pos)  # [B, H, T, Dh]
@@ -168,6 +201,8 @@ class CausalSelfAttention(nn.Module):
         keys, values = k_cache[:, :, :end], v_cache[:, :, :end]  # [B, H, end, Dh]
         if T == 1:  # one new token attends to everything before it
             y = F.scaled_dot_product_attention(q, keys, values)
+        elif key_block > 0 and end > key_block:
+            y = blockwise_attention(q, keys, values, start, key_block)
         else:
             mask = attention_mask(pos, torch.arange(end, device=x.device), 0)  # [T, end]
             y = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)
@@ -212,8 +247,8 @@ class TransformerBlock(nn.Module):
         x = x + self.attn(self.attn_norm(x))
         return x + self.mlp(self.mlp_norm(x))
 
-    def forward_cached(self, x, start, k_cache, v_cache):
-        a, k_cache, v_cache = self.attn.forward_cached(self.attn_norm(x), start, k_cache, v_cache)
+    def forward_cached(self, x, start, k_cache, v_cache, key_block: int = 0):
+        a, k_cache, v_cache = self.attn.forward_cached(self.attn_norm(x), start, k_cache, v_cache, key_block)
         x = x + a
         return x + self.mlp(self.mlp_norm(x)), k_cache, v_cache
 
@@ -225,7 +260,11 @@ class TransformerLM(DecodingModel):
     """Decoder-only Transformer LM (Pythia-like; Mistral-like sliding window when configured).
 
     Logits have ``config.padded_vocab_size`` columns, as the embedding has that many rows.
+    ``key_block`` (a setting, like ``prefill_chunk``): keys per block when a prefilled block attends
+    to a longer cache (0: one masked ``scaled_dot_product_attention``, the reference).
     """
+
+    key_block: int = KEY_BLOCK
 
     def __init__(self, config: ModelConfig, device=None, dtype=None):
         super().__init__()
@@ -243,6 +282,20 @@ class TransformerLM(DecodingModel):
         nn.init.normal_(self.embedding.weight, std=0.02)
         if config.tie_embeddings:
             self.lm_head.weight = self.embedding.weight
+
+    @staticmethod
+    def state_shapes(c: ModelConfig) -> dict[str, tuple]:
+        """``state_dict()`` names and shapes of the network ``c`` describes, without building it."""
+        d, V, hidden = c.d_model, c.padded_vocab_size, c.d_intermediate or 4 * c.d_model
+        out = {"embedding.weight": (V, d)}
+        for i in range(c.n_layer):
+            p = f"layers.{i}."
+            out.update({p + "attn_norm.weight": (d,), p + "attn_norm.bias": (d,), p + "attn.qkv.weight": (3 * d, d),
+                        p + "attn.qkv.bias": (3 * d,), p + "attn.out_proj.weight": (d, d), p + "attn.out_proj.bias": (d,),
+                        p + "mlp_norm.weight": (d,), p + "mlp_norm.bias": (d,), p + "mlp.fc_in.weight": (hidden, d),
+                        p + "mlp.fc_in.bias": (hidden,), p + "mlp.fc_out.weight": (d, hidden), p + "mlp.fc_out.bias": (d,)})
+        out.update({"norm_f.weight": (d,), "norm_f.bias": (d,), "lm_head.weight": (V, d)})
+        return out
 
     @property
     def _param(self) -> torch.Tensor:
@@ -270,8 +323,10 @@ class TransformerLM(DecodingModel):
             k=[empty() for _ in range(n)], v=[empty() for _ in range(n)], position=0, window=cfg.sliding_window
         )
 
-    def prefill(self, input_ids: torch.Tensor, state: TransformerState) -> torch.Tensor:
-        """input_ids ``[B, T]`` (T >= 1) -> logits ``[B, T, V]``; appends the block to ``state``."""
+    def prefill_block(self, input_ids: torch.Tensor, state: TransformerState, *, last_only: bool = False) -> torch.Tensor:
+        """input_ids ``[B, T]`` (T >= 1) -> logits ``[B, T, V]`` (``[B, V]`` with ``last_only``) in one
+        piece; appends the block to ``state`` (a chunked prefill grows the KV cache chunk by chunk, each
+        chunk's causal mask offset by ``state.position``)."""
         B, T = input_ids.shape
         if T < 1:
             raise ValueError("prefill needs at least one token")
@@ -279,13 +334,15 @@ class TransformerLM(DecodingModel):
             raise ValueError(f"batch size {B} does not match the state's {state.k[0].shape[0]}")
         x = self.embedding(input_ids)  # [B, T, D]
         for i, layer in enumerate(self.layers):
-            x, state.k[i], state.v[i] = layer.forward_cached(x, state.position, state.k[i], state.v[i])
+            x, state.k[i], state.v[i] = layer.forward_cached(x, state.position, state.k[i], state.v[i], self.key_block)
         state.position += T
+        if last_only:
+            x = x[:, -1]  # [B, D]
         return self.lm_head(self.norm_f(x))
 
     def step(self, input_ids: torch.Tensor, state: TransformerState) -> torch.Tensor:
         """input_ids ``[B]`` -> logits ``[B, V]``."""
-        return self.prefill(input_ids[:, None], state)[:, 0]
+        return self.prefill_block(input_ids[:, None], state)[:, 0]
 
 
-__all__ = ["TransformerLM", "TransformerState", "apply_rope", "attention_mask", "rope_cos_sin"]
+__all__ = ["TransformerLM", "TransformerState", "apply_rope", "attention_mask", "blockwise_attention", "rope_cos_sin"]

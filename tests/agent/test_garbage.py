@@ -84,4 +84,4 @@ def test_out_of_vocabulary_output_ends_with_error_status(bad):
     pol = ScriptedPolicy([ord("1"), bad], C.EOS)
     res = Agent(policy=pol, step_tokens=8).solve("q")
     assert res.exit == "error" and "outside the vocabulary" in res.error
-    assert res.trajectory.tokens == C.prompt("q") + [ord("1")]
+    assert list(res.trajectory.tokens) == C.prompt("q") + [ord("1")]

@@ -56,7 +56,7 @@ def test_events_cover_the_trace_in_order():
         assert e.start == len(C.prompt(text)) + len(flat)
         flat += e.tokens
         kinds += e.kinds
-    assert flat == ref.tokens[len(C.prompt(text)):]
+    assert flat == ref.tokens[len(C.prompt(text)):].tolist()
     assert kinds == [k.value for k in C.kinds(ref.tokens, len(C.prompt(text)))][len(C.prompt(text)):]
     stats = [e for e in got if isinstance(e, ev.Stats)]
     assert stats[-1].tokens == len(ref.tokens) and stats[-1].steps == res.trajectory.meta["steps"]

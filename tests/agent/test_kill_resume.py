@@ -40,7 +40,7 @@ def test_sigkill_mid_run_then_resume_loses_nothing(tmp_path):
     ref = teacher(text)
     assert len(ref.tokens) > 3500
     script, db, out = tmp_path / "script.json", str(tmp_path / "s.sqlite"), str(tmp_path / "victim.json")
-    script.write_text(json.dumps(ref.tokens))
+    script.write_text(json.dumps(ref.tokens.tolist()))
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(script), db, f"{A}+{B}", out], cwd=root,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -68,7 +68,7 @@ def test_invalid_tokens_get_err_observation_and_end_run():
     script = [pad, C.ERR, ord("1"), pad, C.ERR, pad, C.ERR, pad, C.ERR, C.EOS]
     tr = run_episode(ScriptedPolicy(script, C.EOS), C, "1+1=",
                      limits=Limits(max_consecutive_malformed=3))
-    gen = tr.tokens[tr.prompt_len:]
+    gen = tr.tokens[tr.prompt_len:].tolist()
     assert gen[:2] == [pad, C.ERR] and tr.exit == "malformed" and tr.counts["malformed"] == 4
 
 

@@ -67,6 +67,25 @@ def test_100_decode_steps_kernel_vs_reference(model):
     assert worst < 1e-3
 
 
+def test_chunked_prefill_on_the_kernels_equals_one_piece(model):
+    """The Triton SSD scan's initial state and the conv history carry a prefill across chunks (model/protocol.py):
+    the chunked kernel prefill against the one-piece kernel prefill and the reference, logits and every state."""
+    ids = torch.randint(0, 282, (3, 1000), device="cuda")
+    with torch.no_grad():
+        s_one, s_chunk, s_ref = model.allocate_state(3), model.allocate_state(3), model.allocate_state(3)
+        one = model.prefill(ids, s_one, chunk=0)
+        chunked = model.prefill(ids, s_chunk, chunk=200)  # not a multiple of the SSD chunk (64)
+        with kernels.disabled():
+            ref = model.prefill(ids, s_ref, chunk=0)
+        last = model.prefill(ids, model.allocate_state(3), chunk=200, last_only=True)
+    assert rel(chunked, one) < 3e-3 and rel(chunked, ref) < 3e-3  # TF32 dot products in both kernel runs
+    assert rel(last, chunked[:, -1]) < 1e-5
+    for a, b, c in zip(s_chunk.tensors(), s_one.tensors(), s_ref.tensors()):
+        assert rel(a, b) < 3e-3 and rel(a, c) < 3e-3
+    nxt = ids[:, 0]
+    assert torch.equal(model.step(nxt, s_chunk).argmax(-1), model.step(nxt, s_one).argmax(-1))
+
+
 def test_state_dict_moves_both_ways_with_mamba_ssm(model):
     from mamba_ssm.models.config_mamba import MambaConfig
     from mamba_ssm.models.mixer_seq_simple import MambaLMHeadModel
