@@ -55,9 +55,10 @@ def cmd_solve(args) -> int:
     task = get_task(args.task)
     if args.teacher and args.policy:
         raise ValueError("give --policy or --teacher, not both")
-    text = task.parse(options.read_input(args.input, args.settings.get("max_input_bytes")))
+    cap = options.max_input_bytes(args)
+    text = task.parse(options.read_input(args.input, cap))
     codec = models.codec()
-    limits = Limits(max_tokens=args.max_tokens or task.max_tokens(text))
+    limits = Limits(max_tokens=args.max_tokens or task.max_tokens(text), max_input_bytes=cap)
     if args.teacher:
         policy, name = task.teacher(codec), "teacher"
     else:

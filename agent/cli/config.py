@@ -39,6 +39,7 @@ except ImportError:  # Python 3.10: tomli (a dependency there) is the same parse
     except ImportError:
         tomllib = None
 
+from tapehead.agent.loops.episode import DEFAULT_MAX_INPUT_BYTES
 from tapehead.tools.sandbox.sandbox import Limits as SandboxLimits
 
 from . import options as o
@@ -72,8 +73,8 @@ def _keys() -> dict[str, Key]:
         "home": Key(o.PathCheck(lambda p: "exists and is not a directory" if os.path.exists(p) and not os.path.isdir(p)
                             else None, "directory path"), "~/.local/state/tapehead",
                     "sessions database and trajectory files (TAPEHEAD_HOME overrides it)", project=False),
-        "max_input_bytes": Key(o.integer(1, 1 << 30), o.DEFAULT_MAX_INPUT_BYTES,
-                               "the largest task input read from the command line, @FILE or stdin"),
+        "max_input_bytes": Key(o.integer(1, 1 << 30), DEFAULT_MAX_INPUT_BYTES,
+                               "the largest task input in bytes (TAPEHEAD_MAX_INPUT_BYTES overrides it)"),
     }
     for name, opt in o.SCHEMA.items():
         if opt.key:

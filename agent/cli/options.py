@@ -180,10 +180,18 @@ def add(p, *names: str, **overrides) -> None:
 
 
 # --- input and threads -----------------------------------------------------------------------------------
-DEFAULT_MAX_INPUT_BYTES = 1 << 20  # 1 MiB of task text (issue 12, class 6; `max_input_bytes` in the config)
+def max_input_bytes(args) -> int:
+    """The input-size limit of this command (``agent/loops/episode.py``'s, checked by every loop):
+    ``TAPEHEAD_MAX_INPUT_BYTES`` when set, else the configuration's ``max_input_bytes``, else 1 MiB."""
+    from tapehead.agent.loops.episode import MAX_INPUT_ENV, default_max_input_bytes
+
+    if os.environ.get(MAX_INPUT_ENV):
+        return default_max_input_bytes()
+    return args.settings.get("max_input_bytes")
 
 
-def read_input(value: str | None, max_bytes: int = DEFAULT_MAX_INPUT_BYTES, what: str = "input") -> str:
+
+def read_input(value: str | None, max_bytes: int, what: str = "input") -> str:
     """A task's input as given: the text itself, ``@FILE`` (read from a file) or ``-`` (read from
     stdin), at most ``max_bytes`` bytes (read no further, so a huge file costs nothing). ValueError
     with one line otherwise."""
@@ -210,7 +218,8 @@ def read_input(value: str | None, max_bytes: int = DEFAULT_MAX_INPUT_BYTES, what
         source = "the command line"
     if len(data) > max_bytes:
         raise ValueError(f"the {what} from {source} is over the input-size limit of {max_bytes:,} bytes; "
-                         f"raise it with max_input_bytes in the configuration (tapehead config)")
+                         f"raise it with max_input_bytes in the configuration (tapehead config) or "
+                         f"TAPEHEAD_MAX_INPUT_BYTES")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:

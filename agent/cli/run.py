@@ -54,9 +54,11 @@ LIMITS = {"max_tokens": "max_tokens", "max_steps": "max_steps", "max_tool_calls"
 
 def _limits(args, resume: bool) -> dict | None:
     """Limits over the run's default (the task's bound): given on the command line or configured; on
-    resume, over the recorded ones, flags only."""
+    resume, over the recorded ones, flags only. A new run records its input-size limit."""
     given = {field: getattr(args, dest) for dest, field in LIMITS.items()
              if getattr(args, dest) is not None and (options.given(args, dest) or not resume)}
+    if not resume:
+        given["max_input_bytes"] = options.max_input_bytes(args)
     return given or None
 
 
@@ -140,7 +142,7 @@ def cmd_run(args) -> int:
             raise UserError("give the input once: INPUT, --input or --input-file")
         if not given:
             raise UserError("give --input (or INPUT, --input-file), or --resume ID")
-        text = options.read_input(given[0], args.settings.get("max_input_bytes"))
+        text = options.read_input(given[0], options.max_input_bytes(args))
         if not text.strip():
             raise UserError("the input is empty")
         if given[0].startswith("@") or given[0] == "-":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import shutil
 import sqlite3
@@ -93,6 +94,18 @@ def make_world(root: Path) -> dict[str, str]:
     shutil.copy(str(SHIPPED) + ".json", bad / "ckpt-trunc.json")
     (bad / "ckpt-trunc.safetensors").write_bytes(Path(str(SHIPPED) + ".safetensors").read_bytes()[:100])
     (bad / "script-strings.json").write_text('["a", "b"]')
+    head = '{"format": "tapehead-trajectory", "version": 1, "task": "addition", "input": "1+1=", '
+    for name, rest in (("traj-no-tokens", '"prompt_len": 2}'), ("traj-float", '"prompt_len": 2, "tokens": [1.5, 2]}'),
+                       ("traj-oov", '"prompt_len": 2, "tokens": [99999]}'),
+                       ("traj-negative-prompt", '"prompt_len": -1, "tokens": [1, 2]}'),
+                       ("traj-huge-prompt", '"prompt_len": 1000000000, "tokens": [1]}'),
+                       ("traj-version", '"prompt_len": 1, "tokens": [1]}')):
+        (bad / f"{name}.json").write_text(head.replace('"version": 1', '"version": 99') + rest if name == "traj-version"
+                                          else head + rest)
+    cfg = json.loads(Path(str(SHIPPED) + ".json").read_text())
+    cfg["model_config"]["d_model"] = 10**7  # a 2 KB file that would ask for gigabytes
+    (bad / "ckpt-huge.json").write_text(json.dumps(cfg))
+    shutil.copy(str(SHIPPED) + ".safetensors", bad / "ckpt-huge.safetensors")
     return {"root": str(root), "home": str(home), "db": db, "bad": str(bad), "src": src, "proj": str(proj),
             "ckpt": str(root / "ckpt" / "addition"), "dir": str(root / "empty-dir"), "script": script}
 

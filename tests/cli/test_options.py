@@ -120,10 +120,10 @@ def test_read_input(tmp_path, monkeypatch):
     import sys
 
     (tmp_path / "x.txt").write_text("12+34\n")
-    assert o.read_input("@" + str(tmp_path / "x.txt")) == "12+34\n"
+    assert o.read_input("@" + str(tmp_path / "x.txt"), 100) == "12+34\n"
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"5+5")))
-    assert o.read_input("-") == "5+5"
-    assert o.read_input("7+7") == "7+7"
+    assert o.read_input("-", 100) == "5+5"
+    assert o.read_input("7+7", 100) == "7+7"
     with pytest.raises(ValueError, match="over the input-size limit of 4 bytes"):
         o.read_input("12345", max_bytes=4)
 
