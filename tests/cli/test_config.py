@@ -184,3 +184,22 @@ def test_every_key_is_documented():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "config.md").read_text()
     rows = {ln.split("|")[1].strip().strip("`") for ln in doc.splitlines() if ln.startswith("| `")}
     assert set(config.KEYS) | {"policy.TASK"} == rows
+
+
+def test_sandbox_limits_reach_the_execution_tool(home, capsys, tmp_path):
+    """``[sandbox] timeout_s`` from the user file kills a real sandboxed command of `tapehead run`."""
+    h, proj = home
+    (h / ".config" / "tapehead" / "config.toml").write_text("[sandbox]\ntimeout_s = 1\n[approval]\nexec = \"yolo\"\n")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.py").write_text("x = 1\n")
+    script = tmp_path / "s.txt"
+    script.write_text("[CALL]run sleep 20[/CALL][OBS][/OBS][ANS]done[EOS]")
+    assert main(["run", "go", "--policy", f"script:{script}", "--workspace", str(src), "--json", "--thread", "sb-1"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    from tapehead.agent.trace.trajectory import Trajectory
+
+    call = Trajectory.load(res["trajectory"]).meta["calls"][0]
+    obs = call["observation"]  # e.g. "[killed: wall-clock timeout after 1.2 s; ...]" (the default is 10 s)
+    assert call["approved"] and "wall-clock timeout" in obs and float(obs.split("after ")[1].split(" s")[0]) < 5, obs
+    assert main(["sessions", "delete", "sb-1", "--yes"]) == 0
