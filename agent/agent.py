@@ -39,7 +39,7 @@ from tapehead.agent.graph import events as ev
 from tapehead.agent.graph.build import GraphContext, build_graph, run_config
 from tapehead.agent.graph.inflight import InFlight
 from tapehead.agent.graph.runtime import RuntimeCache
-from tapehead.agent.graph.sessions import SessionIndex, open_saver
+from tapehead.agent.graph.sessions import SessionIndex, check_thread_id, open_saver
 from tapehead.agent.graph.state import initial_state, tokens_of
 from tapehead.agent.graph.toolset import Toolset
 from tapehead.agent.loops import limits as lim
@@ -48,6 +48,7 @@ from tapehead.agent.policies.source import PolicySource
 from tapehead.agent.trace.schema import check_run
 from tapehead.agent.trace.trajectory import Trajectory
 from . import models
+from .errors import NotFound
 from .tasks import get_task
 
 _UNSET = object()
@@ -75,6 +76,8 @@ class Agent:
                  step_tokens: int = 2048, token_events: int | None = None, db: str | None = ":memory:",
                  checkpointer=None, out_dir: str | None = None, device: str = "cpu", policy_name: str | None = None,
                  toolset: Toolset | None = None, compile: bool = False):
+        step_tokens, limits = check_arguments(step_tokens=step_tokens, token_events=token_events, limits=limits,
+                                              workspace=workspace, device=device, db=db)
         self.task = get_task(task) if isinstance(task, str) and task else (task or None)
         self.codec = models.codec()
         if policy is not None and not isinstance(policy, str):
@@ -111,7 +114,7 @@ class Agent:
         thread_id = index.find(thread_id)
         run = (index.get(thread_id) or {}).get("run") or {}
         if not run:
-            raise KeyError(f"session {thread_id!r} has no recorded run")
+            raise NotFound(f"session {thread_id!r} has no recorded run")
         check_run(run, f"session {thread_id}")  # the database is input too: its record typed and bounded
         kw: dict[str, Any] = dict(task=run.get("task") or None, policy=run.get("policy"),
                                   approval=run.get("approval"), step_tokens=run.get("step_tokens", 2048))
@@ -129,7 +132,7 @@ class Agent:
         events. ``resume`` answers a pending approval; else the approver does, or the run pauses
         (an ``ApprovalRequested`` event is the last one)."""
         if input is not None:
-            thread_id = thread_id or new_thread_id()
+            thread_id = check_thread_id(thread_id) if thread_id is not None else new_thread_id()
             if self.graph.get_state({"configurable": {"thread_id": thread_id}}).values:
                 raise ValueError(f"session {thread_id!r} exists: resume it, or start a run under another id")
             graph_input: Any = self._start(input, thread_id, out)
@@ -138,7 +141,7 @@ class Agent:
                 raise ValueError("give an input to start a run, or a thread_id to continue one")
             snap = self.graph.get_state({"configurable": {"thread_id": thread_id}})
             if not snap.values:
-                raise KeyError(f"no session {thread_id!r}")
+                raise NotFound(f"no session {thread_id!r}")
             if snap.values.get("exit") and not snap.interrupts:  # finished (``next`` alone can be
                 v = snap.values                                     # empty with a step's writes pending)
                 yield ev.RunFinished(thread_id, v.get("exit") or "", v.get("answer", ""), v.get("counts", {}), v.get("error"))
@@ -153,7 +156,9 @@ class Agent:
                     yield ev.ApprovalRequested(thread_id, request)
                     return
                 else:
-                    graph_input = Command(resume=resume if resume is not _UNSET else self.approver(request))
+                    answer = resume if resume is not _UNSET else self.approver(request)
+                    appr.parse_answer(answer)  # a bad answer is refused here: the approval stays pending
+                    graph_input = Command(resume=answer)
         config = run_config(thread_id, self._run_limits(thread_id))
         while True:
             request = None
@@ -169,12 +174,14 @@ class Agent:
             if self.approver is None:
                 yield ev.ApprovalRequested(thread_id, request)
                 return
-            graph_input = Command(resume=self.approver(request))
+            answer = self.approver(request)
+            appr.parse_answer(answer)
+            graph_input = Command(resume=answer)
 
     def solve(self, input: str, *, thread_id: str | None = None, out: str | None = None,
               on_event: Callable[[ev.Event], None] | None = None) -> RunResult:
         """Run ``input`` to the end (or to a pause for approval); the result."""
-        thread_id = thread_id or new_thread_id()
+        thread_id = thread_id if thread_id is not None else new_thread_id()
         for e in self.stream(input, thread_id=thread_id, out=out):
             if on_event is not None:
                 on_event(e)
@@ -196,7 +203,7 @@ class Agent:
         snap = self.graph.get_state({"configurable": {"thread_id": thread_id}})
         v = snap.values
         if not v:
-            raise KeyError(f"no session {thread_id!r}")
+            raise NotFound(f"no session {thread_id!r}")
         request = self._request(thread_id, snap)
         status = v.get("exit") or (lim.PAUSED if request is not None else lim.RUNNING)
         traj = trajectory_of(v, thread_id, self.source.spec, status)
@@ -279,6 +286,39 @@ class Agent:
 
     def _on_step(self, thread_id: str, summary: dict) -> None:
         self.index.update(thread_id, **summary)
+
+
+def check_arguments(*, step_tokens, token_events, limits, workspace, device, db):
+    """The Agent's arguments checked with the CLI's option types (``agent/cli/options.py``): ValueError
+    with one line before anything is built (``step_tokens=-5`` would loop for ever)."""
+    from dataclasses import fields
+
+    from tapehead.agent.cli import options as o
+
+    def check(name, t, v):
+        try:
+            return t.typed(v)
+        except ValueError as e:
+            raise ValueError(f"{name}: {e}") from None
+
+    step_tokens = check("step_tokens", o.SCHEMA["step_tokens"].type, step_tokens)
+    if token_events is not None:
+        check("token_events", o.positive_int, token_events)
+    if limits is not None and not isinstance(limits, (dict, Limits)):
+        raise ValueError(f"limits must be a Limits or a dict of its fields, got {type(limits).__name__}")
+    names = {f.name for f in fields(Limits)}
+    given = limits if isinstance(limits, dict) else ({f: getattr(limits, f) for f in names} if limits else {})
+    for k, v in given.items():
+        if k not in names:
+            raise ValueError(f"limits: no limit {k!r}; limits: {', '.join(sorted(names))}")
+        if v is not None:
+            check(f"limits.{k}", o.number(0) if k == "max_seconds" else o.nonneg_int, v)  # 0: stop at once
+    if workspace is not None:
+        check("workspace", o.existing_dir, workspace)
+    check("device", o.device, device)
+    if db not in (None, ":memory:"):
+        check("db", o.db_file, db)
+    return step_tokens, limits
 
 
 def new_thread_id() -> str:

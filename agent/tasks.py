@@ -12,6 +12,8 @@ from functools import cache
 from importlib.metadata import entry_points
 from typing import Protocol
 
+from .errors import NotFound
+
 
 @dataclass(frozen=True)
 class Instance:
@@ -27,7 +29,9 @@ class Task(Protocol):
     default_policy: str  # path of the shipped checkpoint (without suffix), or ""
 
     def parse(self, user_input: str) -> str:
-        """Validate a user's input; the canonical episode text. Raises ValueError with a clear message."""
+        """Validate a user's input; the canonical episode text. Raises ValueError with a clear message.
+        Digits are ASCII ``[0-9]`` only (``\\d`` and ``str.isdigit`` take ``١٢٣``, which the
+        byte-level policy has never seen: it would loop to its token limit)."""
 
     def answer(self, text: str) -> str:
         """The right output stream for an episode text."""
@@ -48,8 +52,15 @@ class Task(Protocol):
         """A policy that writes the reference trace, run through the real tools."""
 
 
+@cache
+def _names() -> tuple[str, ...]:
+    return tuple(sorted(ep.name for ep in entry_points(group="tapehead.tasks")))
+
+
 def task_names() -> list[str]:
-    return sorted(ep.name for ep in entry_points(group="tapehead.tasks"))
+    """The registered tasks' names (cached as ``get_task``: the entry-point scan costs ~25 ms, and
+    building the CLI's parsers asks three times)."""
+    return list(_names())
 
 
 @cache
@@ -60,4 +71,4 @@ def get_task(name: str) -> Task:
         if ep.name == name:
             return ep.load()
     known = ", ".join(task_names()) or "none (is tapehead installed? pip install -e .)"
-    raise KeyError(f"unknown task {name!r}; known tasks: {known}")
+    raise NotFound(f"unknown task {name!r}; known tasks: {known}")

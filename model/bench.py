@@ -174,8 +174,13 @@ def main(argv=None):
 
 
 def _table(rows, where):
+    import sys
+
     from rich.console import Console
     from rich.table import Table
+
+    # in a pipe or a file the table keeps its width (rich would cut it to 80 columns)
+    console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 100_000)
 
     t = Table(title=f"model throughput ({where})")
     keys = [k for k in rows[0] if k not in ("path",)]
@@ -193,9 +198,9 @@ def _table(rows, where):
         for r in rows:
             t2.add_row(str(r["d_model"]), str(r["n_layer"]), f"{r['train_ratio']:.2f}", f"{r['decode1_ratio']:.2f}",
                        f"{r['decode64_ratio']:.2f}")
-        Console().print(t, t2)
+        console.print(t, t2)
     else:
-        Console().print(t)
+        console.print(t)
 
 
 if __name__ == "__main__":

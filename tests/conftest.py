@@ -18,3 +18,11 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _no_user_config(tmp_path_factory, monkeypatch):
+    """No test reads the developer's own tapehead configuration (agent/cli/config.py): an empty
+    XDG_CONFIG_HOME, no TAPEHEAD_CONFIG. A test that wants a file makes its own."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+    monkeypatch.delenv("TAPEHEAD_CONFIG", raising=False)

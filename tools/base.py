@@ -13,10 +13,12 @@ Categories drive approval in the agent (``memory`` tools run in process without 
 from __future__ import annotations
 
 import abc
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 CATEGORIES = ("memory", "read", "edit", "exec", "git")
+_INT = re.compile(r"\s*-?[0-9]+\s*")
 _TYPES = {"str": str, "int": int, "bool": bool, "float": (int, float)}
 
 
@@ -96,7 +98,7 @@ class Tool(abc.ABC):
                 continue
             v = kwargs[a.name]
             want = _TYPES.get(a.type, object)
-            if a.type == "int" and isinstance(v, str) and v.strip().lstrip("-").isdigit():
+            if a.type == "int" and isinstance(v, str) and _INT.fullmatch(v):  # ASCII digits: isdigit takes ١٢٣ and ²
                 v = int(v)
             if isinstance(v, bool) and a.type in ("int", "float"):
                 raise ValueError(f"{self.spec.name}: argument {a.name!r} must be {a.type}, got a bool")

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import json
 
+from rich.markup import escape
+
+from . import options
 from .common import err, out
 
 
 def register_replay(sub) -> None:
     p = sub.add_parser("replay", help="re-execute a trajectory's tool calls against fresh tools; report divergence")
-    p.add_argument("file", help="a trajectory file (tapehead run --out, or TAPEHEAD_HOME/trajectories/ID.json)")
-    p.add_argument("--workspace", help="directory for the fresh workspace (default: the recorded source)")
-    p.add_argument("--trace", action="store_true", help="print the recorded trace, coloured")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("file", type=options.existing_file,
+                   help="a trajectory file (tapehead run --out, or TAPEHEAD_HOME/trajectories/ID.json)")
+    options.add(p, "workspace", workspace_help="directory for the fresh workspace (default: the recorded source)")
+    options.add(p, "trace", "json", trace_help="print the recorded trace, coloured", json_help="print the report as JSON")
     p.set_defaults(func=cmd_replay)
 
 
@@ -35,12 +38,12 @@ def cmd_replay(args) -> int:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:
         for n in report.notes:
-            err.print(f"note: {n}", highlight=False)
+            err.print(f"note: {n}", markup=False)
         for d in report.divergences:
             where = f" at token {d.index}" if d.index is not None else ""
-            out.print(f"[red]diverged[/] ({d.what}{where}{' ' + d.tool if d.tool else ''}): "
-                      f"recorded {d.recorded!r}, now {d.replayed!r}", highlight=False)
+            out.print("[red]diverged[/] " + escape(f"({d.what}{where}{' ' + d.tool if d.tool else ''}): "
+                      f"recorded {d.recorded!r}, now {d.replayed!r}"))
         verdict = "[green]same[/]" if report.ok else f"[red]{len(report.divergences)} divergence(s)[/]"
-        out.print(f"{verdict}: {report.calls} calls re-executed ({report.action_calls} side-effecting); "
-                  f"answer {report.replayed.answer[:60]!r}, exit {report.replayed.exit}", highlight=False)
+        out.print(f"{verdict}: " + escape(f"{report.calls} calls re-executed ({report.action_calls} side-effecting); "
+                  f"answer {report.replayed.answer[:60]!r}, exit {report.replayed.exit}"))
     return 0 if report.ok else 1

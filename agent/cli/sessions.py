@@ -9,11 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
+import time
 
-from rich.console import Console
+from rich.markup import escape
 
 from tapehead.agent.loops import limits as lim
 
+from . import options
 from .common import db_option, err, out, short
 
 
@@ -21,30 +24,37 @@ def register_sessions(sub) -> None:
     p = sub.add_parser("sessions", help="list, show and delete agent sessions",
                        description="Sessions are checkpointed runs: `tapehead sessions` lists them.")
     db_option(p)
-    p.add_argument("--json", action="store_true")
+    options.add(p, "json")
     # the same options after the action (`tapehead sessions show ID --json`); SUPPRESS keeps the outer value
     opts = argparse.ArgumentParser(add_help=False)
-    opts.add_argument("--db", default=argparse.SUPPRESS, help="sessions database")
-    opts.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    opts.add_argument("--db", type=options.db_file, default=argparse.SUPPRESS, metavar="FILE", help="sessions database")
+    opts.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     s = p.add_subparsers(dest="action", metavar="ACTION")
     s.add_parser("list", help="list sessions (the default)", parents=[opts])
     show = s.add_parser("show", help="one session: its run, state and calls", parents=[opts])
-    show.add_argument("id", help="session id (a unique prefix is enough)")
-    show.add_argument("--trace", action="store_true", help="print the coloured trace")
-    dele = s.add_parser("delete", help="delete sessions (checkpoints, summary, workspace copy)", parents=[opts])
-    dele.add_argument("ids", nargs="+")
+    show.add_argument("id", type=options.id_prefix, help="session id (a unique prefix is enough)")
+    options.add(show, "trace")
+    dele = s.add_parser("delete", help="delete sessions (checkpoints, summary, workspace copy); asks first",
+                        parents=[opts])
+    dele.add_argument("ids", nargs="+", type=options.id_prefix, metavar="ID",
+                      help="session ids (each a whole id or a unique prefix)")
+    options.add(dele, "yes", yes_help="delete without asking (needed when stdin is not a terminal)")
     p.set_defaults(func=cmd_sessions)
 
 
 def cmd_sessions(args) -> int:
     from tapehead.agent.graph.sessions import SessionIndex, default_db, open_saver
 
-    db = args.db or default_db()
+    from .main import UserError
+
+    db = args.db or options.db_file.value(default_db())
     if not os.path.exists(db):
+        if (args.action or "list") != "list":
+            raise UserError(f"no sessions yet ({db})")
         if args.json:
             print("[]")
         else:
-            err.print(f"no sessions yet ({db})")
+            err.print(f"no sessions yet ({db})", markup=False)
         return 0
     saver = open_saver(db)
     index = SessionIndex(saver)
@@ -55,26 +65,33 @@ def cmd_sessions(args) -> int:
             if args.json:
                 print(json.dumps([{k: v for k, v in r.items() if k != "run"} for r in rows]))
                 return 0
-            from rich.table import Table
-
-            import time as _t
-
-            from rich.table import Column
+            from rich.table import Column, Table
 
             t = Table(Column("id", no_wrap=True, min_width=22), "task", "input", "status", "tokens", "steps",
                       "answer", Column("updated", no_wrap=True), box=None)
-
             for r in rows:
-                t.add_row(r["thread_id"], r["task"] or "-", short(r["input"], 30), r["status"], str(r["tokens"]),
-                          str(r["steps"]), short(r["answer"] or "", 24), _t.strftime("%m-%d %H:%M:%S", _t.localtime(r["updated"])))
-            (out if out.is_terminal else Console(width=160, soft_wrap=True)).print(t)
+                t.add_row(*(escape(str(x)) for x in (
+                    r["thread_id"], r["task"] or "-", short(r["input"], 30), r["status"], r["tokens"], r["steps"],
+                    short(r["answer"] or "", 24), time.strftime("%m-%d %H:%M:%S", time.localtime(r["updated"])))))
+            out.print(t)
             return 0
         if action == "show":
             return _show(args, saver, index)
-        for i in args.ids:
-            tid = index.find(i)
+        ids = list(dict.fromkeys(index.find(i) for i in args.ids))  # every id resolved before anything goes
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise UserError(f"sessions delete asks before deleting {', '.join(ids)}: give --yes "
+                                "(stdin is not a terminal)")
+            try:
+                answer = input(f"delete {len(ids)} session(s): {', '.join(ids)}? [y/N] ")
+            except EOFError:
+                answer = ""
+            if answer.strip().lower() not in ("y", "yes"):
+                err.print("nothing deleted")
+                return 1
+        for tid in ids:
             note = index.delete(tid)
-            out.print(f"deleted {tid}: {note}", highlight=False)
+            out.print(f"deleted {tid}: {note}", markup=False)
         return 0
     finally:
         saver.conn.close()
@@ -106,11 +123,11 @@ def _show(args, saver, index) -> int:
         return 0
     for k in ("session", "status", "next", "task", "input", "policy", "answer", "tokens", "steps", "seconds",
               "counts", "error", "approval"):
-        out.print(f"[bold]{k}[/]: {short(str(info[k]), 200)}", highlight=False)
-    out.print(f"[bold]trajectory[/]: {(v.get('run') or {}).get('out')}", highlight=False)
+        out.print(f"[bold]{k}[/]: {escape(short(str(info[k]), 200))}")
+    out.print(f"[bold]trajectory[/]: {escape(str((v.get('run') or {}).get('out')))}")
     for c in info["calls"]:
         out.print(f"  call {c['tool']} {json.dumps(c['args'])} approved={c['approved']} ok={c['ok']}: "
-                  f"{short(c['observation'], 120)!r}", highlight=False)
+                  f"{short(c['observation'], 120)!r}", markup=False)
     if args.trace:
         out.print(codec.legend())
         out.print(codec.render(traj.tokens, traj.prompt_len, max_tokens=4000))

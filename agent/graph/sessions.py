@@ -7,6 +7,9 @@ LangGraph's ``SqliteSaver`` owns its tables
 input, policy, status, size, times) so that listing sessions does not have to rebuild any state, and
 shares the saver's connection and lock. Status is the exit status, ``running`` (not finished: still
 running, or killed -- ``tapehead run --resume ID`` continues it) or ``awaiting_approval``.
+Session ids name files (``TAPEHEAD_HOME/trajectories/ID.json``), so they follow one rule,
+``check_thread_id``: 1-128 ASCII letters, digits and ``._-``, starting with a letter or digit (no
+``/``, no ``..``). ``find`` takes an id or a unique prefix of one, never an empty one.
 Deleting a session deletes the thread's checkpoints, its row, its workspace scratch copy, and its
 trajectory file when that is the default one (``TAPEHEAD_HOME/trajectories/ID.json``), and its
 in-flight records (``tapehead_inflight``, ``agent/graph/inflight.py``).
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -24,10 +28,24 @@ from pathlib import Path
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from tapehead.agent.errors import NotFound
+
 from .inflight import InFlight
 
 COLUMNS = ("thread_id", "created", "updated", "task", "input", "policy", "status", "tokens", "steps", "answer",
            "out", "workspace", "run")
+
+
+THREAD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def check_thread_id(thread_id) -> str:
+    """``thread_id`` if it follows the rule (module docstring); ValueError naming it otherwise."""
+    if not isinstance(thread_id, str) or not THREAD_ID.fullmatch(thread_id):
+        shown = repr(thread_id) if len(repr(thread_id)) <= 60 else repr(thread_id)[:59] + "…"
+        raise ValueError(f"a session id is 1-128 ASCII letters, digits and ._- starting with a letter or digit; "
+                         f"got {shown}")
+    return thread_id
 
 
 def home() -> Path:
@@ -121,15 +139,19 @@ class SessionIndex:
         return sorted(rows, key=lambda r: r["created"])
 
     def find(self, prefix: str) -> str:
-        """The full id of the session whose id starts with ``prefix`` (ids are long)."""
+        """The full id of the session whose id starts with ``prefix`` (ids are long); KeyError for no
+        match or several, ValueError for an empty prefix or one no id could start with."""
+        if not prefix:
+            raise ValueError("give a session id (or a unique prefix of one), not an empty string")
+        check_thread_id(prefix)
         ids = [r["thread_id"] for r in self.list() if r["thread_id"].startswith(prefix)]
         if len(ids) == 1:
             return ids[0]
         if prefix in ids:
             return prefix
         if not ids:
-            raise KeyError(f"no session {prefix!r} (tapehead sessions lists them)")
-        raise KeyError(f"{len(ids)} sessions start with {prefix!r}: give more of the id")
+            raise NotFound(f"no session {prefix!r} (tapehead sessions lists them)")
+        raise NotFound(f"{len(ids)} sessions start with {prefix!r}: give more of the id")
 
     def delete(self, thread_id: str) -> str:
         """Delete the thread's checkpoints, row, workspace copy and default trajectory file; says what was done."""
@@ -147,8 +169,10 @@ class SessionIndex:
             except Exception as e:  # the copy may be half gone; never keep the row because of it
                 notes.append(f"workspace not discarded: {e}")
         out = (row or {}).get("out") or ""
-        default_dir = str(home() / "trajectories") + os.sep
-        if out.startswith(default_dir) and os.path.exists(out):  # files the user named are theirs to keep
+        default_dir = os.path.realpath(home() / "trajectories")
+        # files the user named are theirs to keep; the row is read from a file, so compare real paths
+        if out and os.path.dirname(os.path.realpath(out)) == default_dir and os.path.isfile(out) \
+                and os.path.basename(out) == f"{thread_id}.json":
             os.remove(out)
             notes.append(f"removed {out}")
         if self.conn is None:

@@ -42,7 +42,7 @@ def tool_node(ctx, state: dict, config) -> dict:
     approved, note = True, ""
     if confirm:
         ask = rerun_request(call, found) if found is not None else approval.request(name, category, args, index)
-        approved, note = approval.decision(interrupt(ask))
+        approved, note = approval.ask(interrupt, ask)
     if found is not None:
         write(ev.InFlightCall(thread, name, category, args, index, found.started,
                               "rerun" if approved else "not_rerun"))

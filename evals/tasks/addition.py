@@ -32,7 +32,7 @@ from tapehead.agent.tasks import Instance
 
 from .program import ProgramPolicy
 
-_INPUT = re.compile(r"^\s*(\d+)\s*\+\s*(\d+)\s*=?\s*$")
+_INPUT = re.compile(r"^\s*([0-9]+)\s*\+\s*([0-9]+)\s*=?\s*$")  # ASCII digits only: \d takes ١٢٣
 
 
 def _number(rng: random.Random, n: int) -> str:

@@ -39,7 +39,7 @@ from .addition import Addition, _add_strings
 from .addition import _program as addition_program
 from .call_program import CallProgramPolicy, call
 
-_ARGS = re.compile(r"^\s*(\d+)\s*,\s*(\d+)\s*$")
+_ARGS = re.compile(r"^\s*([0-9]+)\s*,\s*([0-9]+)\s*$")  # ASCII digits only
 
 
 def _operands(text: str) -> tuple[str, str]:

@@ -61,7 +61,7 @@ class Hanoi(HanoiInstances):
     def parse(self, user_input: str) -> str:
         s = (user_input or "").strip()
         if s.startswith("A") and s.endswith("$"):  # already a state: it must be a start state
-            if not re.fullmatch(r"A(\(\d+\))+BC\$", s):
+            if not re.fullmatch(r"A(\([0-9]+\))+BC\$", s):  # ASCII digits only
                 raise ValueError(f"not a start state: {s!r} (all disks on A, e.g. A(7)(5)(2)BC$)")
             s = s[1:-3]
         labels = parse_disks(s, self.max_disks)

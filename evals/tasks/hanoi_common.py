@@ -16,27 +16,37 @@ import re
 from tapehead.agent.tasks import Instance
 
 MAX_LABEL = 999  # labels of at most 3 digits: the teachers hold one label in O(1) state
-_DISK = re.compile(r"\((\d+)\)")
+_DISK = re.compile(r"\(([0-9]+)\)")  # ASCII digits only ([0-9]: \d takes ١٢٣)
 
 
 def parse_disks(user_input: str, max_disks: int) -> list[int]:
-    """Disk sizes, bottom (largest) first; ValueError with a clear message otherwise."""
+    """Disk sizes, bottom (largest) first; ValueError with a clear message otherwise. Digits are
+    ASCII ``[0-9]`` only; the count is checked before anything is built (``hanoi 1000000000``)."""
     if not user_input or not user_input.strip():
         raise ValueError("empty input: give `hanoi N` or the disks, e.g. (7)(5)(2)")
     s = user_input.strip()
-    m = re.fullmatch(r"(?i)hanoi\s+(\d+)", s)
+    m = re.fullmatch(r"[Hh][Aa][Nn][Oo][Ii][ \t]+([0-9]+)", s)
     if m:
-        labels = list(range(int(m.group(1)), 0, -1))
-    elif re.fullmatch(r"(\(\d+\))+", s):
-        labels = [int(x) for x in _DISK.findall(s)]
-    elif re.fullmatch(r"\d+([\s,]+\d+)*", s):
-        labels = [int(x) for x in re.split(r"[\s,]+", s)]
+        digits = [m.group(1)]
+        n = int(m.group(1)) if len(m.group(1)) <= 9 else max_disks + 1
+        if n > max_disks:
+            raise ValueError(f"{m.group(1)[:12]} disks is too many: the solution has 2^n-1 moves; at most {max_disks}")
+        labels = list(range(n, 0, -1))
+    elif re.fullmatch(r"(\([0-9]+\))+", s):
+        digits = _DISK.findall(s)
+    elif re.fullmatch(r"[0-9]+([ \t\n,]+[0-9]+)*", s):
+        digits = re.split(r"[ \t\n,]+", s)
     else:
-        raise ValueError(f"not a Tower of Hanoi: {user_input!r} (expected `hanoi 10`, (7)(5)(2) or 7 5 2)")
+        shown = repr(user_input) if len(user_input) <= 60 else repr(user_input[:57]) + "…"
+        raise ValueError(f"not a Tower of Hanoi: {shown} (expected `hanoi 10`, (7)(5)(2) or 7 5 2)")
+    if len(digits) > max_disks:
+        raise ValueError(f"{len(digits)} disks is too many: the solution has 2^n-1 moves; at most {max_disks}")
+    if not m:
+        if any(len(d) > 9 for d in digits):
+            raise ValueError(f"disk sizes must be 1..{MAX_LABEL}")
+        labels = [int(d) for d in digits]
     if not labels:
         raise ValueError("no disks: give at least one")
-    if len(labels) > max_disks:
-        raise ValueError(f"{len(labels)} disks is too many: the solution has 2^n-1 moves; at most {max_disks}")
     if min(labels) < 1 or max(labels) > MAX_LABEL:
         raise ValueError(f"disk sizes must be 1..{MAX_LABEL}, got {labels}")
     if len(set(labels)) != len(labels):

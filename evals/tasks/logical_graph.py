@@ -52,7 +52,7 @@ from tapehead.agent.tasks import Instance
 from tapehead.tools.memory.search_memory import search_tools
 from .call_program import CallProgramPolicy, call
 
-_NAME = r"[A-Za-z_]\w*"
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"  # ASCII identifiers (\w takes é and ١)
 _ASSIGN = re.compile(rf"^({_NAME}) = (.+)$")
 _PRINT = re.compile(rf"^print\(({_NAME})\)$")
 _OPERAND = re.compile(rf"^(not )?({_NAME})$")

@@ -58,7 +58,7 @@ from tapehead.agent.tasks import Instance
 
 from .program import ProgramPolicy
 
-_INPUT = re.compile(r"^\s*(\d+)\s*[*x×]\s*(\d+)\s*=?\s*$")
+_INPUT = re.compile(r"^\s*([0-9]+)\s*[*x×]\s*([0-9]+)\s*=?\s*$")  # ASCII digits only: \d takes ١٢٣
 _DIGITS = frozenset("0123456789")
 
 

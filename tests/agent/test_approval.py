@@ -121,6 +121,8 @@ def test_approval_modes_and_decisions():
     with pytest.raises(ValueError):
         approval.modes(overrides="network=yolo")
     assert approval.decision("Y") == (True, "") and approval.decision(False) == (False, "")
-    assert approval.decision("perhaps")[0] is False  # unrecognised: deny
+    with pytest.raises(ValueError, match="unknown answer 'perhaps'"):  # a typo is refused, never a denial
+        approval.decision("perhaps")
+    assert approval.parse_answer('{"approve": true, "note": "once"}') == (True, "once")
     with pytest.raises(ValueError):
         Toolset([type("T", (), {"spec": type("S", (), {"category": "memory"})(), "name": "m"})()])

@@ -41,7 +41,7 @@ def test_default_trajectory_path_events_and_limits(home, capsys):
     assert lines[0]["type"] == "RunStarted" and lines[-1]["type"] == "RunFinished" and lines[-1]["answer"] == "100"
     assert {"Tokens", "TapeSnapshot", "Stats"} <= {x["type"] for x in lines}
     assert Trajectory.load(str(home / "trajectories" / "ev1.json")).answer == "100"
-    assert main(["sessions", "delete", "ev1"]) == 0  # a default trajectory file goes with its session
+    assert main(["sessions", "delete", "ev1", "--yes"]) == 0  # a default trajectory file goes with its session
     assert not (home / "trajectories" / "ev1.json").exists()
     capsys.readouterr()
     rc = main(["run", "--task", "addition", "--input", "99+1", "--policy", "teacher", "--json",
@@ -80,7 +80,7 @@ def test_approval_paused_by_one_command_answered_by_another(home, tmp_path, caps
     assert res["exit"] == "eos" and res["answer"] == "done"
     traj = Trajectory.load(res["trajectory"])
     assert "hello from a.py" in traj.meta["calls"][0]["observation"]
-    assert main(["sessions", "delete", "cli1"]) == 0  # and its scratch copy with it
+    assert main(["sessions", "delete", "cli1", "--yes"]) == 0  # and its scratch copy with it
     assert "discarded the workspace" in capsys.readouterr().out
 
 

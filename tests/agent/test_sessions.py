@@ -36,7 +36,7 @@ def test_list_show_delete(monkeypatch, tmp_path, capsys):
     assert shown["run"]["policy"] == "teacher" and shown["tokens"] > 50
     assert main(["sessions", "show", "first-run", "--trace"]) == 0
     assert "[EOS]" in capsys.readouterr().out
-    assert main(["sessions", "delete", "first-run"]) == 0
+    assert main(["sessions", "delete", "first-run", "--yes"]) == 0
     capsys.readouterr()
     assert main(["sessions", "show", "first-run"]) == 2  # gone: a clear error, no traceback
     assert "no session" in capsys.readouterr().err

@@ -95,7 +95,8 @@ def test_suite_trains_evaluates_and_resumes(tmp_path):
     before = policy.stat().st_mtime_ns
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0 and policy.stat().st_mtime_ns == before  # resumed: nothing retrained
-    assert "done already: addition gru seed 0" in r.stdout
+    assert "done already: addition gru seed 0" in r.stderr  # the log; stdout holds the JSON alone
+    assert json.loads(r.stdout)["suite"] == f"{tmp_path}/suite.json"
 
     # an evaluation cut before its end (no "finished") is not a done cell; --report-only runs nothing
     res_path = tmp_path / "addition" / "gru-s0" / "eval" / "results.json"
