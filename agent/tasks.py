@@ -24,7 +24,7 @@ class Instance:
 class Task(Protocol):
     name: str
     heads: int
-    default_policy: str  # path of the shipped checkpoint (without suffix), or ""
+    default_policy: str  # name of its shipped policy (agent/policies/shipped.py), or ""
 
     def parse(self, user_input: str) -> str:
         """Validate a user's input; the canonical episode text. Raises ValueError with a clear message."""

@@ -15,6 +15,7 @@ from rich.console import Console
 from tapehead.agent import models
 from tapehead.agent.loops.episode import Limits
 from tapehead.agent.loops.loop import run_episode
+from tapehead.agent.policies import shipped
 from tapehead.agent.tasks import get_task, task_names
 
 out = Console()
@@ -36,7 +37,8 @@ def register_solve(sub) -> None:
                        description="Solve one problem, e.g. `tapehead solve addition 123+456`.")
     p.add_argument("task", help=f"task name ({', '.join(task_names())})")
     p.add_argument("input", help="the problem, in the task's natural form (e.g. 123+456), or @FILE to read it from a file")
-    p.add_argument("--policy", help="checkpoint path (without suffix); default: the task's shipped policy")
+    p.add_argument("--policy", help="a shipped policy's name (tapehead policies) or a checkpoint path (without "
+                                    "suffix); default: the task's shipped policy")
     p.add_argument("--teacher", action="store_true", help="run the task's hard-coded teacher instead of a network")
     p.add_argument("--trace", action="store_true", help="print the coloured trace (thoughts, commands, observations, outputs)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -69,8 +71,8 @@ def cmd_solve(args) -> int:
     if args.teacher:
         policy, name = task.teacher(codec), "teacher"
     else:
-        name = resolve_policy(task, args.policy)
-        model, _ = models.load(name, device=args.device)
+        model, _ = models.load(resolve_policy(task, args.policy), device=args.device)
+        name = shipped.label(args.policy) if args.policy else task.default_policy
         compile_step = args.compile == "on" or (args.compile == "auto" and limits.max_tokens > 50_000)
         policy = models.model_policy(model, device=args.device, compile=compile_step)
     traj = run_episode(policy, codec, text, task=task.name, limits=limits, policy_name=name,
@@ -125,7 +127,8 @@ def register_eval(sub) -> None:
     p.add_argument("--n-large", type=int, default=None, help="problems per size for sizes >= --large-from")
     p.add_argument("--large-from", type=int, default=2000)
     p.add_argument("--hard", action="store_true", help="add the task's hard cases at each size")
-    p.add_argument("--policy", help="checkpoint path (without suffix); default: the shipped policy")
+    p.add_argument("--policy", help="a shipped policy's name (tapehead policies) or a checkpoint path (without "
+                                    "suffix); default: the task's shipped policy")
     p.add_argument("--device", default="cpu")
     p.add_argument("--batch", type=int, default=64, help="episodes decoded in lockstep")
     p.add_argument("--seed", type=int, default=0)
