@@ -48,6 +48,7 @@ class Toolset:
         """The toolset of a recorded workspace (``Workspace.snapshot()``): the same scratch copy if
         it is still there, else a fresh copy of its source."""
         from tapehead.tools.code.workspace_tools import workspace_tools
+        from tapehead.tools.workspace.accept import restore_accepts
         from tapehead.tools.workspace.gitcmd import run_git
         from tapehead.tools.workspace.workspace import Workspace
 
@@ -59,6 +60,7 @@ class Toolset:
             ws = Workspace(snap["source"], snap["scratch"], snap["mode"], snap["prefix"], snap["base"],
                            snap["branch"], top)
             ws.start = snap.get("start", ws.base)
+            restore_accepts(ws)  # accepts made by another process can be undone here
             return cls(workspace_tools(ws, sandbox_limits), workspace=ws,
                        note=f"reattached to the scratch copy {snap['scratch']}")
         ts = cls.for_workspace(snap["source"], sandbox_limits)

@@ -157,6 +157,7 @@ def undo(ws, force: bool = False) -> Observation:
     ws.accepts.pop()
     ws.base = record["old_base"]
     _keep_reachable(ws)
+    shutil.rmtree(record["backup"], ignore_errors=True)  # undone: a later reattach must not reload it
     return Observation(f"undid accept #{record['n']}: restored {len(record['files'])} file(s) in "
                        f"{ws.source}", data={"files": [e["path"] for e in record["files"]]})
 
@@ -184,3 +185,27 @@ def _keep_reachable(ws) -> None:
     """Point the scratch branch (or copy-mode ref) at the current base so gc keeps it."""
     ref = f"refs/heads/{ws.branch}" if ws.branch else "refs/heads/tapehead-base"
     run_git(ws.top, "update-ref", ref, ws.base)
+
+
+def restore_accepts(ws) -> None:
+    """Reload the accepts an earlier process made (``scratch/accepts/N/manifest.json``, N = 1, 2, ...)
+    into a reattached workspace, so that it can undo them and diffs start from the last one. The
+    backup folder is the manifest's own, never a path read from it; an entry with an absolute or
+    ``..`` path ends the list (undo never writes outside the user's directory)."""
+    records = []
+    while True:
+        backup = os.path.join(ws.scratch, "accepts", str(len(records) + 1))
+        try:
+            with open(os.path.join(backup, "manifest.json"), encoding="utf-8") as f:
+                record = json.load(f)
+        except (OSError, ValueError):
+            break
+        files = record.get("files") if isinstance(record, dict) else None
+        if not isinstance(files, list) or not all(
+                isinstance(e, dict) and isinstance(e.get("path"), str) and not os.path.isabs(e["path"])
+                and ".." not in e["path"].split("/") for e in files):
+            break
+        records.append({**record, "backup": backup})
+    ws.accepts = records
+    if records:
+        ws.base = records[-1]["new_base"]
