@@ -81,6 +81,14 @@ def train(model, data, cfg: dict, *, val_data=None, callbacks=None) -> dict[str,
     return _train(model, data, TrainConfig(**cfg), val_data=val_data, vocab_json=vocab().to_json(), callbacks=callbacks)
 
 
+def claim_run_dir(out_dir: str, *, resume: bool, overwrite: bool, rank: int = 0) -> None:
+    """Refuse a new training run over an existing one (``RunExists``, a ValueError), before anything
+    is built; ``train`` checks again (``tapehead.model.training.train_state.claim_run_dir``)."""
+    from tapehead.model.training.train_state import claim_run_dir as _claim
+
+    _claim(out_dir, resume=resume, overwrite=overwrite, rank=rank)
+
+
 def make_batch(input_ids, loss_mask):
     """A ``tapehead.model.training.train.Batch`` (what the trainer consumes) from [B, T] tensors."""
     from tapehead.model.training.train import Batch

@@ -230,7 +230,11 @@ def register_train(sub) -> None:
     p.add_argument("--workers", type=int, default=0, help="processes building traces ahead (0: inline)")
     p.add_argument("--checkpoint-every", type=int, default=500)
     p.add_argument("--val-every", type=int, default=250)
-    p.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped "
+                   "(after Ctrl-C, which checkpoints after the step in flight)")
+    p.add_argument("--overwrite", action="store_true", help="start over in an --out that holds a run (deletes it; "
+                   "without this or --resume such an --out is refused)")
+    p.add_argument("--log-every", type=int, default=50, help="steps per log line and --out/metrics.jsonl row")
     p.add_argument("--micro-tokens", type=int, default=0,
                    help="split each step into micro-batches of rows of similar length, each at most this many "
                         "padded tokens (0: one batch per step)")
@@ -247,6 +251,12 @@ def cmd_train(args) -> int:
                            seq_len=args.seq_len or None, lr=args.lr, weight_decay=args.weight_decay, warmup=args.warmup,
                            seed=args.seed, max_size=args.max_size, device=args.device, workers=args.workers,
                            checkpoint_every=args.checkpoint_every, val_every=args.val_every, resume=args.resume,
-                           ship=args.ship, micro_tokens=args.micro_tokens, log=out.print)
+                           ship=args.ship, micro_tokens=args.micro_tokens, log=out.print, overwrite=args.overwrite,
+                           log_every=args.log_every)
     out.print(json.dumps({k: v for k, v in summary.items() if isinstance(v, (int, float, str))}))
+    if summary["stopped"] == "interrupted":  # Ctrl-C: checkpointed; the usual exit status of SIGINT
+        Console(stderr=True).print(f"interrupted at step {summary['step']} of {summary['steps']}: checkpoint "
+                                   f"{summary['checkpoint']}; the same command with --resume continues it",
+                                   highlight=False, soft_wrap=True)
+        return 130
     return 0
