@@ -80,3 +80,4 @@ def test_an_existing_run_directory_is_refused_in_one_line(tmp_path, capsys):
     assert {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in out.iterdir()} == digest
     assert main([*TINY, "--steps", "3", "--out", str(out), "--overwrite"]) == 0
     assert [x["step"] for x in rows(out)] == [1, 2, 3] and json.loads((out / "last.train.json").read_text())["step"] == 3
+
