@@ -77,6 +77,7 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
         raise ValueError("suspending needs --tensor-loop, one size and an --out directory (where the run is kept)")
     codec = models.codec()
     path = resolve_policy(task, policy)
+    label = shipped.label(policy) if policy else default_policy_name(task)  # what the results record
     model, meta = models.load(path, device=device)
     decoders: dict[int, object] = {}
 
@@ -86,7 +87,7 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
         return decoders[b]
 
     results = {
-        "task": task_name, "policy": shipped.label(policy) if policy else default_policy_name(task), "policy_config": meta.get("model_config"),
+        "task": task_name, "policy": label, "policy_config": meta.get("model_config"),
         "policy_params": meta.get("num_parameters"),
         "device": device, "tensor_loop": tensor_loop, "compile": compile_cpu, "fuse": fuse, "kernel_path": models.kernel_path(model), "batch_size": batch_size, "seed": seed,
         "command": command or " ".join(sys.argv), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -123,7 +124,7 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
                 suspend = None if suspend_after is None else Suspend(str(out / "snapshot.pt.gz"), suspend_after)
                 try:
                     trajs = run_tensor_batched(model, codec, texts, task=task_name, limits=limits,
-                                               batch_size=batch_size, device=device, policy_name=path,
+                                               batch_size=batch_size, device=device, policy_name=label,
                                                on_step=on_step, cuda_graph=cuda_graph, compile=fuse, suspend=suspend)
                 except Suspended as e:
                     _record_call(out, results, t0, e.steps, "suspended")
@@ -132,7 +133,7 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
                     results["calls"] = _record_call(out, results, t0, max(t.generated for t in trajs), "finished")
             else:
                 trajs = run_batched(lambda b: factory(b), codec, texts, task=task_name, limits=limits,
-                                    batch_size=batch_size, policy_name=path,
+                                    batch_size=batch_size, policy_name=label,
                                     call_tools=getattr(task, "call_tools", None), on_step=on_step)
             wall = time.perf_counter() - t0
             rows = []

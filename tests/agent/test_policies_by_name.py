@@ -86,6 +86,7 @@ def test_policies_table_off_a_terminal_is_one_line_per_task():
 def test_policy_by_name_and_by_path_from_another_directory(tmp_path):
     """A real subprocess whose working directory is not the repository: the name resolves to the
     package data; a relative checkpoint path resolves against that directory."""
+    pytest.importorskip("torch")
     mine = tmp_path / "ckpts"
     mine.mkdir()
     for suffix in (".json", ".safetensors"):
