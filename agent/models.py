@@ -1,4 +1,4 @@
-"""The agent's one door to ``model/`` (DESIGN.md: agent imports model only through one lazy factory).
+"""The agent's one door to ``model/`` (docs/design.md: agent imports model only through one lazy factory).
 
 Everything here imports ``model`` (and so torch) inside the function, so ``agent`` and its tests
 import without torch. Callers above (evals, tui, the CLI) reach networks, checkpoints, decoders

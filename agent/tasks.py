@@ -1,6 +1,6 @@
 """The task protocol and registry (tasks live in ``evals/tasks``; the agent finds them by name).
 
-Tasks sit above the agent (DESIGN.md), so the agent never imports them: each task module is
+Tasks sit above the agent (docs/design.md), so the agent never imports them: each task module is
 registered under the entry-point group ``tapehead.tasks`` in ``pyproject.toml`` and loaded here
 by name when a command needs it.
 """

@@ -11,7 +11,7 @@ A model is an ``nn.Module`` with
 Teacher-forced ``prefill``/``step`` sequences give the same logits as one ``forward`` over the
 concatenated tokens (tests/model/test_decoding_parity.py checks it for every architecture).
 
-The state is explicit (DESIGN.md): a cache owned by the caller, never part of a trajectory or of
+The state is explicit (docs/design.md): a cache owned by the caller, never part of a trajectory or of
 LangGraph state, rebuilt from recorded tokens on resume. For an SSM or RNN its size is fixed; for a
 Transformer it is a KV cache that grows with the episode (bounded by the window when sliding).
 """

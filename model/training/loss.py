@@ -1,6 +1,6 @@
 """The masked next-token loss of the training loop (``model/training/train.py``) and validation.
 
-Convention (DESIGN.md: loss on what the policy produces; input and observations masked): cross
+Convention (docs/design.md: loss on what the policy produces; input and observations masked): cross
 entropy of ``logits[:, :-1]`` against ``input_ids[:, 1:]`` where ``loss_mask[:, 1:]``, summed in
 float32 without host synchronisation; the loop divides by the step's target count.
 """
