@@ -25,8 +25,7 @@ def register_run(sub) -> None:
     p.add_argument("--task", help="task name (parses the input, grades the answer, gives the default policy)")
     p.add_argument("--input", help="the problem (for a task, in its natural form: 123+456), or @FILE")
     p.add_argument("--input-file", help="read the input from this file")
-    p.add_argument("--policy", help="a shipped policy's name (tapehead policies), a checkpoint path (no suffix), "
-                                    "'teacher', or script:FILE; default: the task's")
+    p.add_argument("--policy", help="checkpoint path (no suffix), 'teacher', or script:FILE; default: the task's")
     p.add_argument("--out", help="trajectory file, rewritten after every step (default: TAPEHEAD_HOME/trajectories/ID.json)")
     p.add_argument("--resume", metavar="ID", help="continue session ID (after a kill, or to answer an approval)")
     p.add_argument("--answer", help="with --resume: the answer to the pending approval (yes or no)")
