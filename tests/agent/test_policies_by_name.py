@@ -24,6 +24,7 @@ def test_shipped_names_are_package_data_of_tapehead_evals():
     for name, path in found.items():
         assert Path(path).parent.name == "policies" and Path(path).parent.parent.name == "evals"
         assert Path(path + ".json").is_file() and Path(path + ".safetensors").is_file()
+        assert json.loads(Path(path + ".json").read_text())["weights"]["file"] == f"{name}.safetensors"
     assert shipped.resolve("multitask") == found["multitask"]
     assert shipped.resolve("some/dir/ck") == os.path.abspath("some/dir/ck")  # a path stays a path
     assert shipped.label("addition") == "addition" and shipped.label("./addition") == os.path.abspath("addition")
