@@ -11,7 +11,7 @@ The public API, imported on first use (``import tapehead`` loads neither torch n
 - ``Workspace``: a scratch copy of a directory for the workspace tools (``tapehead.tools.workspace``);
 - ``__version__``: the installed distribution's version.
 
-The packages, one way down (DESIGN.md): ``tapehead.tui`` and ``tapehead.evals`` over
+The packages, one way down (docs/design.md): ``tapehead.tui`` and ``tapehead.evals`` over
 ``tapehead.agent``, over ``tapehead.model`` and ``tapehead.tools``. ``python -m tapehead`` is the
 ``tapehead`` command.
 """

@@ -2,7 +2,7 @@
 
 ::
 
-    from agent.agent import Agent
+    from tapehead import Agent
 
     agent = Agent(task="addition")                  # the shipped policy; sessions in memory
     print(agent.solve("123+456").answer)            # 579
@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterator
 
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
 from tapehead.agent.graph import approval as appr
@@ -84,6 +85,8 @@ class Agent:
             self.source = PolicySource.of(policy, policy_name)
         else:
             self.source = PolicySource.resolve(policy, self.task, device=device, compile=compile)
+        # a scratch copy this agent made belongs to it while its sessions are in memory (close() discards it)
+        self._own_workspace = toolset is None and bool(workspace)
         if toolset is None:
             toolset = Toolset.for_workspace(workspace) if workspace else Toolset()
             toolset.actions.update(Toolset(tools or ()).actions)  # (checks their categories)
@@ -223,9 +226,15 @@ class Agent:
         return self.index.delete(thread_id)
 
     def close(self) -> None:
+        """Close the sessions database. With sessions in memory (no ``db``), also discard the scratch
+        copy this agent made: nothing could continue its sessions. With a database the copy belongs to
+        the session (``tapehead accept/undo ID``), until ``sessions delete`` or ``discard`` removes it."""
         conn = getattr(self.saver, "conn", None)
         if conn is not None:
             conn.close()
+        ws = self.toolset.workspace
+        if self._own_workspace and isinstance(self.saver, InMemorySaver) and ws is not None and not ws.closed:
+            ws.discard()
 
     def __enter__(self) -> "Agent":
         return self

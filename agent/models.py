@@ -1,4 +1,4 @@
-"""The agent's one door to ``model/`` (DESIGN.md: agent imports model only through one lazy factory).
+"""The agent's one door to ``model/`` (docs/design.md: agent imports model only through one lazy factory).
 
 Everything here imports ``model`` (and so torch) inside the function, so ``agent`` and its tests
 import without torch. Callers above (evals, tui, the CLI) reach networks, checkpoints, decoders
@@ -79,6 +79,14 @@ def train(model, data, cfg: dict, *, val_data=None, callbacks=None) -> dict[str,
     from tapehead.model.training.train import TrainConfig, train as _train
 
     return _train(model, data, TrainConfig(**cfg), val_data=val_data, vocab_json=vocab().to_json(), callbacks=callbacks)
+
+
+def claim_run_dir(out_dir: str, *, resume: bool, overwrite: bool, rank: int = 0) -> None:
+    """Refuse a new training run over an existing one (``RunExists``, a ValueError), before anything
+    is built; ``train`` checks again (``tapehead.model.training.train_state.claim_run_dir``)."""
+    from tapehead.model.training.train_state import claim_run_dir as _claim
+
+    _claim(out_dir, resume=resume, overwrite=overwrite, rank=rank)
 
 
 def make_batch(input_ids, loss_mask):

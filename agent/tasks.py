@@ -1,6 +1,6 @@
 """The task protocol and registry (tasks live in ``evals/tasks``; the agent finds them by name).
 
-Tasks sit above the agent (DESIGN.md), so the agent never imports them: each task module is
+Tasks sit above the agent (docs/design.md), so the agent never imports them: each task module is
 registered under the entry-point group ``tapehead.tasks`` in ``pyproject.toml`` and loaded here
 by name when a command needs it.
 """
@@ -26,7 +26,7 @@ class Instance:
 class Task(Protocol):
     name: str
     heads: int
-    default_policy: str  # path of the shipped checkpoint (without suffix), or ""
+    default_policy: str  # name of its shipped policy (agent/policies/shipped.py), or ""
 
     def parse(self, user_input: str) -> str:
         """Validate a user's input; the canonical episode text. Raises ValueError with a clear message.

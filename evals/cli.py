@@ -24,6 +24,7 @@ from tapehead.agent.cli import options
 from tapehead.agent.cli.common import err, out
 from tapehead.agent.loops.episode import Limits
 from tapehead.agent.loops.loop import run_episode
+from tapehead.agent.policies import shipped
 from tapehead.agent.tasks import get_task, task_names
 
 
@@ -62,9 +63,10 @@ def cmd_solve(args) -> int:
     if args.teacher:
         policy, name = task.teacher(codec), "teacher"
     else:
-        name = resolve_policy(task, _policy(args, task))
+        policy_arg = _policy(args, task)
         options.apply_threads(args)
-        model, _ = models.load(name, device=args.device)
+        model, _ = models.load(resolve_policy(task, policy_arg), device=args.device)
+        name = shipped.label(policy_arg) if policy_arg else task.default_policy
         compile_step = args.compile == "on" or (args.compile == "auto" and limits.max_tokens > 50_000)
         policy = models.model_policy(model, device=args.device, compile=compile_step)
     traj = run_episode(policy, codec, text, task=task.name, limits=limits, policy_name=name,
@@ -235,8 +237,11 @@ def register_train(sub) -> None:
     p.add_argument("--arch", default="mamba2", choices=["mamba2", "transformer", "lstm", "gru"], help="architecture")
     options.add(p, "d_model", "layers", "d_state", "headdim", "chunk_size", "device", "seed", "workers",
                 "checkpoint_every", "val_every", workers_help="processes building traces ahead (0: inline)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
-    options.add(p, "micro_tokens")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped "
+                   "(after Ctrl-C, which checkpoints after the step in flight)")
+    p.add_argument("--overwrite", action="store_true", help="start over in an --out that holds a run (deletes it; "
+                   "without this or --resume such an --out is refused)")
+    options.add(p, "log_every", "micro_tokens")
     p.add_argument("--ship", type=options.out_file, metavar="PATH",
                    help="also write the final weights in bf16 to this path (without suffix)")
     options.add(p, "threads")
@@ -259,7 +264,11 @@ def cmd_train(args) -> int:
                            seq_len=args.seq_len or None, lr=args.lr, weight_decay=args.weight_decay, warmup=args.warmup,
                            seed=args.seed, max_size=args.max_size, device=args.device, workers=args.workers,
                            checkpoint_every=args.checkpoint_every, val_every=args.val_every, resume=args.resume,
-                           ship=args.ship, micro_tokens=args.micro_tokens,
-                           log=lambda *a, **k: err.print(*a, markup=False))
+                           ship=args.ship, micro_tokens=args.micro_tokens, overwrite=args.overwrite,
+                           log_every=args.log_every, log=lambda *a, **k: err.print(*a, markup=False))
     print(json.dumps({k: v for k, v in summary.items() if isinstance(v, (int, float, str))}))
+    if summary["stopped"] == "interrupted":  # Ctrl-C: checkpointed; the usual exit status of SIGINT
+        err.print(f"interrupted at step {summary['step']} of {summary['steps']}: checkpoint "
+                  f"{summary['checkpoint']}; the same command with --resume continues it", markup=False)
+        return 130
     return 0

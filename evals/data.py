@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import random
+import signal
 import numpy as np
 import torch
 
@@ -102,6 +103,12 @@ def _arrays(source: TraceSource, step: int, rank: int, world_size: int):
     return source.arrays(step, rank, world_size)
 
 
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the training loop, which stops after its step (a worker killed by it
+    would leave that step's batch never coming)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Prefetched:
     """Same batches as ``source``, built ``ahead`` steps in advance by ``workers`` processes."""
 
@@ -115,7 +122,7 @@ class Prefetched:
 
     def batch(self, step: int, rank: int = 0, world_size: int = 1):
         if self._pool is None:  # spawn: the parent may already hold a CUDA context
-            self._pool = mp.get_context("spawn").Pool(self.workers)
+            self._pool = mp.get_context("spawn").Pool(self.workers, initializer=_ignore_sigint)
         for s in range(step, step + self.ahead):
             key = (s, rank, world_size)
             if key not in self._pending:

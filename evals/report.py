@@ -37,12 +37,23 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
-def plot(results: dict, path: str, train_size: int | None = None) -> str:
-    """PNG of answer and trajectory accuracy against size (log x)."""
-    import matplotlib
-
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend. matplotlib is the ``plot`` extra (the GPU
+    machine has none): without it, an ImportError that says how to get it."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise ImportError("plots need matplotlib: pip install 'tapehead[plot]' (the results file holds "
+                          "every figure)") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot(results: dict, path: str, train_size: int | None = None) -> str:
+    """PNG of answer and trajectory accuracy against size (log x)."""
+    plt = pyplot()
 
     sizes = [s["size"] for s in results["summary"]]
     fig, ax = plt.subplots(figsize=(6.4, 4))
@@ -78,10 +89,7 @@ def best_run(runs: list[dict]) -> dict:
 def plot_suite(cells: list[dict], path: str) -> str:
     """One task of the study: whole-trajectory accuracy (the paper's metric) against size, a curve
     per architecture (best seed bold, other seeds thin)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6.4, 4))
     colours = {}

@@ -27,20 +27,19 @@ from tapehead.agent.loops.batched import run_batched
 from tapehead.agent.loops.episode import Limits
 from tapehead.agent.loops.loop import run_episode
 from tapehead.agent.loops.snapshot import Suspend, Suspended
+from tapehead.agent.policies import shipped
+from tapehead.agent.policies.source import default_policy_name, default_policy_path
 from tapehead.agent.tasks import get_task
 
-POLICY_DIR = Path(__file__).resolve().parent / "policies"
-
-
-def resolve_policy(task, path: str | None) -> str:
-    """The checkpoint to use: ``path`` if given, else the task's shipped default."""
-    if path:
-        return path
+def resolve_policy(task, spec: str | None) -> str:
+    """The checkpoint path to use: ``spec`` (a shipped name or a path) if given, else the task's
+    shipped default (``tapehead.agent.policies.shipped``)."""
+    if spec:
+        return shipped.resolve(spec)
     if not task.default_policy:
-        raise FileNotFoundError(f"no trained policy ships for task {task.name!r} yet: pass --policy PATH (a checkpoint "
-                                "without its suffix), or --teacher to run the hard-coded teacher")
-    name = Path(task.default_policy).name
-    return str(POLICY_DIR / name)
+        raise FileNotFoundError(f"no trained policy ships for task {task.name!r} yet: pass --policy NAME or PATH (a "
+                                "checkpoint without its suffix), or --teacher to run the hard-coded teacher")
+    return default_policy_path(task)
 
 
 def _teacher_tokens(task_name: str, text: str) -> list[int]:
@@ -78,6 +77,7 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
         raise ValueError("suspending needs --tensor-loop, one size and an --out directory (where the run is kept)")
     codec = models.codec()
     path = resolve_policy(task, policy)
+    label = shipped.label(policy) if policy else default_policy_name(task)  # what the results record
     model, meta = models.load(path, device=device)
     decoders: dict[int, object] = {}
 
@@ -87,7 +87,7 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
         return decoders[b]
 
     results = {
-        "task": task_name, "policy": path, "policy_config": meta.get("model_config"),
+        "task": task_name, "policy": label, "policy_config": meta.get("model_config"),
         "policy_params": meta.get("num_parameters"),
         "device": device, "tensor_loop": tensor_loop, "compile": compile_cpu, "fuse": fuse, "kernel_path": models.kernel_path(model), "batch_size": batch_size, "seed": seed,
         "command": command or " ".join(sys.argv), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -124,7 +124,7 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
                 suspend = None if suspend_after is None else Suspend(str(out / "snapshot.pt.gz"), suspend_after)
                 try:
                     trajs = run_tensor_batched(model, codec, texts, task=task_name, limits=limits,
-                                               batch_size=batch_size, device=device, policy_name=path,
+                                               batch_size=batch_size, device=device, policy_name=label,
                                                on_step=on_step, cuda_graph=cuda_graph, compile=fuse, suspend=suspend)
                 except Suspended as e:
                     _record_call(out, results, t0, e.steps, "suspended")
@@ -133,7 +133,7 @@ def evaluate(task_name: str, sizes: list[int], n: int, *, policy: str | None = N
                     results["calls"] = _record_call(out, results, t0, max(t.generated for t in trajs), "finished")
             else:
                 trajs = run_batched(lambda b: factory(b), codec, texts, task=task_name, limits=limits,
-                                    batch_size=batch_size, policy_name=path,
+                                    batch_size=batch_size, policy_name=label,
                                     call_tools=getattr(task, "call_tools", None), on_step=on_step)
             wall = time.perf_counter() - t0
             rows = []

@@ -38,7 +38,7 @@ def train_policy(task_name: str, model_cfg: dict, *, out_dir: str, steps: int, b
                  lr: float = 2e-3, weight_decay: float = 0.01, warmup: int = 100, seed: int = 0,
                  max_size: int | None = None, device: str = "cpu", workers: int = 0, checkpoint_every: int = 500,
                  val_every: int = 250, resume: bool = False, ship: str | None = None, micro_tokens: int = 0,
-                 log=print) -> dict:
+                 log=print, overwrite: bool = False, log_every: int = 50) -> dict:
     """Returns the trainer's summary; the final model is ``out_dir/last`` (and ``ship`` in bf16).
     ``seq_len`` None: the tasks' bound on their training traces (``seq_len_for``); ``micro_tokens``:
     ``TraceSource``'s (a step's rows in micro-batches of similar length)."""
@@ -49,6 +49,7 @@ def train_policy(task_name: str, model_cfg: dict, *, out_dir: str, steps: int, b
         device = f"cuda:{local_rank}"
     if rank:
         log = lambda *a, **k: None  # noqa: E731  (rank 0 speaks and ships for all)
+    models.claim_run_dir(out_dir, resume=resume, overwrite=overwrite, rank=rank)  # before anything is built
     parts = mixture_parts(task_name)
     if len(parts) > 1:
         if max_size:
@@ -79,11 +80,11 @@ def train_policy(task_name: str, model_cfg: dict, *, out_dir: str, steps: int, b
         summary = models.train(model, data, dict(
             steps=steps, lr=lr, weight_decay=weight_decay, warmup_steps=min(warmup, max(1, steps // 10)),
             seed=seed, out_dir=out_dir, checkpoint_every=checkpoint_every, val_every=val_every,
-            bf16=device.startswith("cuda"), resume=resume), val_data=val)
+            bf16=device.startswith("cuda"), resume=resume, overwrite=overwrite, log_every=log_every), val_data=val)
     finally:
         if hasattr(data, "close"):
             data.close()
-    if ship and rank == 0:
+    if ship and rank == 0 and summary["stopped"] != "interrupted":  # ship a finished policy, not a cut one
         models.save(ship, model, recipe=recipe, metrics={"train": {k: v for k, v in summary.items()
                                                                    if isinstance(v, (int, float, str))}}, bf16=True)
         log(f"shipped bf16 weights to {ship}.safetensors")

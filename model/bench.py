@@ -2,7 +2,7 @@
 
 ``python -m tapehead.model.bench cpu``: decode ms/token at batch 1 (eager, and through torch.compile) and
 train tok/s for d_model 256 / 4 layers on the CPU (pure-PyTorch path). ``python -m tapehead.model.bench gpu``: on CUDA, our model against mamba-ssm's
-``MambaLMHeadModel`` on GPU.md's configurations, side by side in one run: train tok/s (batch 32 x
+``MambaLMHeadModel`` on docs/gpu.md's configurations, side by side in one run: train tok/s (batch 32 x
 2048, bf16 autocast, forward + backward + AdamW), and decode tok/s at batch 1 and 64 (CUDA graphs,
 greedy, the argmax fed back on the device; mamba-ssm through its own ``generate(cg=True)``).
 Every row names the path that ran.

@@ -53,7 +53,7 @@ class ModelConfig:
     pad_vocab_size_multiple: int = 16
     d_model: int = 256
     n_layer: int = 4
-    # Mamba-2 (mamba-ssm Mamba2 defaults except d_state 64, as in GPU.md's configurations)
+    # Mamba-2 (mamba-ssm Mamba2 defaults except d_state 64, as in docs/gpu.md's configurations)
     d_state: int = 64
     d_conv: int = 4
     expand: int = 2
@@ -145,7 +145,7 @@ class ModelConfig:
                 dt_min=self.dt_min,
                 dt_max=self.dt_max,
                 dt_init_floor=self.dt_init_floor,
-                # the fused path needs causal-conv1d's CUDA extension, absent here (GPU.md)
+                # the fused path needs causal-conv1d's CUDA extension, absent here (docs/gpu.md)
                 use_mem_eff_path=False,
             ),
             rms_norm=True,

@@ -6,7 +6,7 @@ logits) as a Python list: the one device-to-host transfer per step that a tool l
 
 On CUDA with ``cuda_graph=True`` the step (embedding -> layers -> head -> argmax) is captured once
 in a CUDA graph over static input/state buffers and replayed, which removes the kernel-launch
-overhead that dominates small-model decoding (GPU.md: ~6k tok/s eager at batch 1 vs far more
+overhead that dominates small-model decoding (docs/gpu.md: ~6k tok/s eager at batch 1 vs far more
 replayed). On CPU, ``compile_cpu=True`` runs the step through ``torch.compile`` instead. The eager
 ``model.step`` is the reference twin of both; tests/model/test_gpu_parity.py and
 tests/model/test_compiled_step.py check that they give the same tokens.

@@ -1,13 +1,13 @@
 """Lazy access to mamba-ssm's Triton kernels: the CUDA fast path of ``Mamba2LM``.
 
-Never imported at module import time (DEPENDENCIES.md: the import costs seconds, and once
+Never imported at module import time (docs/dependencies.md: the import costs seconds, and once
 mamba-ssm is importable HF transformers routes CPU tensors into GPU kernels). ``load()`` is called
 the first time a Mamba-2 module sees CUDA tensors; it returns ``None`` (and the pure-PyTorch
 reference path is used) when CUDA or mamba-ssm is missing, or when ``TAPEHEAD_KERNELS=0``.
 
 mamba-ssm 2.3.2.post1 imports ``selective_scan_cuda`` (the Mamba-1 CUDA extension) unconditionally
 in ``mamba_ssm/__init__.py``; the pure-Python wheel we use on the H200 has no such extension
-(GPU.md). We put an empty placeholder module under that name before the import, which lets the
+(docs/gpu.md). We put an empty placeholder module under that name before the import, which lets the
 Mamba-2 Triton kernels load; any Mamba-1 call would then fail, and we make none.
 """
 

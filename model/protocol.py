@@ -18,7 +18,7 @@ concatenated tokens (tests/model/test_mamba2.py, test_baselines.py), and a chunk
 same logits and state as the one-piece one (tests/model/test_chunked_prefill.py, for every
 architecture; tests/model/test_gpu_parity.py for the CUDA kernels).
 
-The state is explicit (DESIGN.md): a cache owned by the caller, never part of a trajectory or of
+The state is explicit (docs/design.md): a cache owned by the caller, never part of a trajectory or of
 LangGraph state, rebuilt from recorded tokens on resume. For an SSM or RNN its size is fixed; for a
 Transformer it is a KV cache that grows with the episode (bounded by the window when sliding).
 """

@@ -1,4 +1,4 @@
-"""The token vocabulary: UTF-8 bytes plus named special tokens (DESIGN.md, "The trace protocol").
+"""The token vocabulary: UTF-8 bytes plus named special tokens (docs/design.md, "The trace protocol").
 
 Ids 0..255 are the bytes themselves (so a digit's id is its ASCII code), named specials follow from
 256. The paper (App. D.1) uses one dedicated token per pointer command; we do the same for a fixed

@@ -1,4 +1,4 @@
-"""DESIGN.md's one-way imports, checked on every module; agent/ and tools/ import without torch.
+"""docs/design.md's one-way imports, checked on every module; agent/ and tools/ import without torch.
 
 Every import is resolved to the absolute name it loads (``from ..trace import codec`` in
 ``agent/loops/loop.py`` is ``tapehead.agent.trace.codec``), so a relative import cannot go around
@@ -13,7 +13,7 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 OURS = {"tools", "model", "agent", "evals", "tui"}
-ALLOWED = {  # package -> our packages it may import (DESIGN.md, "Layers")
+ALLOWED = {  # package -> our packages it may import (docs/design.md, "Layers")
     "tools": set(),
     "model": set(),
     "agent": {"tools", "model"},  # model only lazily, through agent/models.py

@@ -1,4 +1,4 @@
-"""One import namespace (DESIGN.md, "Layers"): installed, the repository's folders are
+"""One import namespace (docs/design.md, "Layers"): installed, the repository's folders are
 ``tapehead.agent``, ``tapehead.tools``, ... so a user's own ``agent.py`` or ``tools.py`` never
 shadows them; ``import tapehead`` is the light public API, ``python -m tapehead`` the CLI."""
 

@@ -1,6 +1,6 @@
 """What every tool is: a self-describing, stateful oracle that never raises on bad input.
 
-DESIGN.md ("Tools"): tools never see token ids; a bad call returns an observation that says what
+docs/design.md ("Tools"): tools never see token ids; a bad call returns an observation that says what
 was wrong; every tool describes itself (name, arguments, doc) and shows a JSON snapshot of its state
 for trajectories and the TUI. ``Tool.call`` enforces the first two rules for every subclass:
 arguments are checked against the spec, and any exception inside ``_run`` becomes an error

@@ -1,6 +1,6 @@
 """The policy cache: per thread, a live ``Episode`` and the policy positioned after its tokens.
 
-Convention (DESIGN.md): the policy's recurrent state is a cache, never graph state. A ``Runtime``
+Convention (docs/design.md): the policy's recurrent state is a cache, never graph state. A ``Runtime``
 belongs to one thread and is valid while its episode holds exactly the tokens the checkpoint
 records (same length, same last token). Otherwise -- a new process resuming a session, another
 thread having used a shared policy instance, a step that failed half-way -- it is rebuilt from the

@@ -1,4 +1,4 @@
-"""The agent graph's state: JSON-able records only (DESIGN.md: the policy's state is a cache).
+"""The agent graph's state: JSON-able records only (docs/design.md: the policy's state is a cache).
 
 Convention: the token stream is stored as *chunks* (the prompt, then what each policy step added)
 in a ``DeltaChannel``: a checkpoint stores only the chunk a step wrote (plus a full snapshot every

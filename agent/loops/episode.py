@@ -9,7 +9,7 @@ lockstep) drive an ``Episode`` the same way, which is why they produce identical
    be fed: the token itself, then any observation the tools produced (a read's symbol, a call's
    ``[OBS] ... [/OBS]`` span, ``[ERR]`` after an invalid token), or nothing if the episode ended.
 
-Tape commands run here, in process, inside the policy step (DESIGN.md: a 1,000-digit addition
+Tape commands run here, in process, inside the policy step (docs/design.md: a 1,000-digit addition
 needs thousands of them). Multi-token calls go to ``call_tools`` (name -> function(args) -> text,
 or a factory ``f(tape) -> that dict`` for tools over the episode's memory, like the search tool);
 an unknown tool or a failing one is answered with an error observation and counts as malformed.

@@ -7,7 +7,7 @@ A policy is driven by the loop (``agent/loops/loop.py``) token by token:
 - ``feed(token)``: append a token to the policy's context, whether the policy wrote it or a tool
   did (observations are fed, never proposed).
 
-``ModelPolicy`` keeps the network's decoding state as a private cache (DESIGN.md: never part of a
+``ModelPolicy`` keeps the network's decoding state as a private cache (docs/design.md: never part of a
 trajectory); ``ScriptedPolicy`` replays a recorded stream, which makes teacher traces and tests run
 through the very same loop and tools as a trained network. A scripted policy is a real policy.
 """

@@ -3,11 +3,10 @@
 Convention: every policy is behind ``agent/policies/policy.py``'s protocol; a spec names one so that a
 session can rebuild it in another process:
 
-- a checkpoint path (without suffix; ``model/`` via ``tapehead.agent.models.load``): a ``ModelPolicy`` per
-  thread over one loaded network;
-- ``None`` / ``"default"``: the task's shipped checkpoint (``task.default_policy``, a path relative
-  to the folder of the task's top-level package -- ``tapehead/``, which holds ``evals/`` -- resolved
-  next to the task's own module, since the agent may not import ``evals``; or
+- the name of a shipped policy (``addition``, ``multitask``: ``agent/policies/shipped.py``), or a
+  checkpoint path (without suffix; ``model/`` via ``tapehead.agent.models.load``): a ``ModelPolicy``
+  per thread over one loaded network; a shipped one is recorded by its name;
+- ``None`` / ``"default"``: the task's shipped policy (``task.default_policy``, a shipped name; or
   ``task.policy_path()`` when the task has one);
 - ``"teacher"``: the task's hard-coded teacher (``task.teacher(codec)``);
 - ``"script:FILE"``: the written tokens of a trajectory file, a JSON list of token ids,
@@ -22,9 +21,9 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-from pathlib import Path
 from typing import Callable
+
+from . import shipped
 
 
 class PolicySource:
@@ -46,10 +45,9 @@ class PolicySource:
         if spec in (None, "", "default"):
             if task is None:
                 raise ValueError("no policy: give --policy (a checkpoint, teacher, or script:FILE) or a --task with a shipped policy")
-            path = default_policy_path(task)
-            if not path:
+            spec = default_policy_name(task)
+            if not spec:
                 raise ValueError(f"task {task.name!r} ships no policy: give --policy")
-            spec = path
         if spec.startswith("object:"):
             raise ValueError(f"this session's policy was a Python object ({spec[7:]}): continue it from Python, "
                              "with Agent.from_session(ID, policy=...)")
@@ -64,28 +62,21 @@ class PolicySource:
 
             codec = models.codec()
             return cls(spec, lambda: ReplayPolicy(tokens, codec, prompt_len), info={"script_tokens": len(tokens)})
-        path = os.path.abspath(os.path.expanduser(spec))
-        model, meta = models.load(path, device=device)
+        model, meta = models.load(shipped.resolve(spec), device=device)
         info = {"params": meta.get("num_parameters"), "kernel_path": models.kernel_path(model)}
-        return cls(path, lambda: models.model_policy(model, device=device, compile=compile), info=info)
+        return cls(shipped.label(spec), lambda: models.model_policy(model, device=device, compile=compile), info=info)
+
+
+def default_policy_name(task) -> str:
+    """The task's default policy spec: its shipped name, or the path its ``policy_path()`` gives."""
+    fn = getattr(task, "policy_path", None)
+    return str(fn()) if callable(fn) else getattr(task, "default_policy", "")
 
 
 def default_policy_path(task) -> str:
-    """The task's shipped checkpoint, without importing the task's package by name."""
-    fn = getattr(task, "policy_path", None)
-    if callable(fn):
-        return str(fn())
-    rel = getattr(task, "default_policy", "")
-    if not rel:
-        return ""
-    mod = sys.modules.get(type(task).__module__)
-    file = getattr(mod, "__file__", None)
-    if file is None:
-        return rel
-    parts = type(task).__module__.split(".")
-    # tapehead.evals.tasks.addition: .../evals/tasks/addition.py -> the folder of tapehead (holding evals/)
-    root = Path(file).resolve().parents[max(len(parts) - 2, 0)]
-    return str(root / rel)
+    """The checkpoint path of the task's default policy ("" when it has none)."""
+    spec = default_policy_name(task)
+    return shipped.resolve(spec) if spec else ""
 
 
 def load_script(path: str) -> tuple[list[int], int | None]:

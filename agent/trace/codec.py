@@ -1,4 +1,4 @@
-"""The trace codec: the one place that spells the trace protocol (DESIGN.md, "The trace protocol").
+"""The trace codec: the one place that spells the trace protocol (docs/design.md, "The trace protocol").
 
 An episode is one token stream: the input, then whatever the policy writes, with the tools'
 observations inserted where they belong. Each token has a *kind*:

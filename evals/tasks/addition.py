@@ -44,7 +44,7 @@ def _number(rng: random.Random, n: int) -> str:
 class Addition:
     name = "addition"
     heads = 3
-    default_policy = "evals/policies/addition"
+    default_policy = "addition"  # a shipped policy (tapehead policies)
     train_size = 5
 
     # --- instances ------------------------------------------------------------------------------------

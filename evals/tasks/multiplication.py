@@ -250,8 +250,8 @@ def _program(c, reread: bool = False):
     yield c.EOS
 
 
-TASK = Multiplication(default_policy="evals/policies/multitask")  # trained on both b lengths
-TASK_N1 = Multiplication("mult1", (1,), default_policy="evals/policies/mult1")
-TASK_N2 = Multiplication("mult2", (2,), default_policy="evals/policies/mult2")
+TASK = Multiplication(default_policy="multitask")  # trained on both b lengths
+TASK_N1 = Multiplication("mult1", (1,), default_policy="mult1")
+TASK_N2 = Multiplication("mult2", (2,), default_policy="mult2")
 TASK_N1_REREAD = Multiplication("mult1-reread", (1,), reread=True)
 TASK_N2_REREAD = Multiplication("mult2-reread", (2,), reread=True)

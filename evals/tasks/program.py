@@ -3,7 +3,7 @@
 A teacher program yields the tokens it writes; after yielding a ``[pK.read]`` it receives the
 tape's answer (a symbol) as the value of the ``yield``. ``ProgramPolicy`` adapts such a program to
 the policy protocol, so the teacher runs through the real loop and the real tape exactly as a
-trained network does, and its trajectory *is* the reference trace (DESIGN.md, "Tasks").
+trained network does, and its trajectory *is* the reference trace (docs/design.md, "Tasks").
 
 Programs keep O(1) state (a phase, a carry, a flag): everything else they learn by reading the
 tape, which is what makes the trace learnable by a fixed-state model (paper App. B.2, D.3).

@@ -3,14 +3,14 @@ warmup + cosine, bf16 autocast on CUDA, validation, safetensors checkpoints with
 
 Conventions
 -----------
-- **Data** comes from a ``DataSource``: ``batch(step, rank, world_size) -> Batch``, a pure function
+- **Data** comes from a ``DataSource`` (``model/training/batch.py``): ``batch(step, rank, world_size) -> Batch``, a pure function
   of its arguments. A step may also be a list of micro-batches (``list[Batch]``, e.g. rows of
   similar length grouped so that long and short traces are not padded to one width): their
   gradients accumulate into one optimizer step, with the loss the mean over all their targets.
   Exact resume needs no data-loader state, and DDP sharding is the source's business (rank ``r``
   of ``w`` gets ``batch(step, r, w)``). Validation batch ``i`` is ``val_data.batch(i, rank,
   world_size)`` for ``i < val_batches``.
-- **Loss** (DESIGN.md: loss on what the policy produces; input and observations masked):
+- **Loss** (``model/training/loss.py``; docs/design.md: loss on what the policy produces; input and observations masked):
   cross entropy of ``logits[:, :-1]`` against ``input_ids[:, 1:]``, weighted by
   ``loss_mask[:, 1:]``, mean over all target tokens of the step (of all ranks under DDP: each rank
   scales its sum by ``world / global_targets``, so DDP's gradient averaging gives the global mean).
@@ -29,6 +29,12 @@ Conventions
 - **DDP**: launched by torchrun (``WORLD_SIZE`` > 1 in the environment), ``train`` initialises the
   process group itself (NCCL on CUDA with device ``cuda:LOCAL_RANK``, gloo on CPU) and destroys it
   at the end; an already initialised group is used as is.
+- **Run directory**: a new run into an ``out_dir`` that holds one is refused (``RunExists``, a
+  ``ValueError``) unless ``resume`` or ``overwrite`` (``train_state.claim_run_dir``). Rank 0 appends
+  a row per logged step (and validation) to ``out_dir/metrics.jsonl`` (``model/training/metrics.py``).
+- **Ctrl-C** (``sigint``, ``model/training/interrupt.py``): SIGINT stops the loop after the step in
+  flight -- every rank after the same step -- with a checkpoint and ``stopped == "interrupted"``;
+  a second Ctrl-C raises ``KeyboardInterrupt`` at once (after a checkpoint being written).
 - **Output**: a rich progress bar (loss, lr, tok/s) on rank 0 when stdout is a terminal; otherwise a
   plain line every ``log_every`` steps on rank 0 (``log_every=0``: silent); other ranks print nothing.
 - **Throughput** ``tokens_per_s`` counts every token of every batch of every rank (masked or not),
@@ -43,66 +49,20 @@ import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Callable, Protocol, runtime_checkable
+from typing import Callable
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 
 from tapehead.model.checkpoint import _unwrap, save_checkpoint
+from .batch import Batch, DataSource, micro_batches  # noqa: F401  (the loop's input, re-exported)
 from .distributed import setup_distributed
+from .interrupt import StopRequest
+from .loss import evaluate, masked_nll  # noqa: F401  (re-exported)
+from .metrics import MetricsFile
 from .progress import Reporter
-from .train_state import LAST, gather_rng, load_train_state, save_train_state, train_state_paths  # noqa: F401
-
-
-# --- data ----------------------------------------------------------------------------------------
-
-
-@dataclass
-class Batch:
-    """One training batch: ``input_ids [B, T]`` (int64) and ``loss_mask [B, T]`` (bool, True where
-    token t is a target the policy produced)."""
-
-    input_ids: torch.Tensor  # [B, T] long
-    loss_mask: torch.Tensor  # [B, T] bool
-
-    def validate(self) -> None:
-        ids, m = self.input_ids, self.loss_mask
-        if ids.dim() != 2 or ids.dtype != torch.long:
-            raise ValueError(f"Batch.input_ids must be a [B, T] int64 tensor, got {list(ids.shape)} {ids.dtype}")
-        if m.shape != ids.shape or m.dtype != torch.bool:
-            raise ValueError(
-                f"Batch.loss_mask must be a bool tensor shaped like input_ids {list(ids.shape)}, "
-                f"got {list(m.shape)} {m.dtype}"
-            )
-        if ids.shape[1] < 2:
-            raise ValueError(f"Batch needs T >= 2 tokens per row to have a target, got T={ids.shape[1]}")
-
-    @property
-    def num_tokens(self) -> int:
-        return self.input_ids.numel()
-
-    def to(self, device) -> "Batch":
-        return Batch(self.input_ids.to(device, non_blocking=True), self.loss_mask.to(device, non_blocking=True))
-
-
-@runtime_checkable
-class DataSource(Protocol):
-    """Deterministic batches: the same ``(step, rank, world_size)`` always gives the same batch.
-
-    A source may also offer ``describe() -> dict`` (JSON), recorded in the checkpoint's recipe."""
-
-    def batch(self, step: int, rank: int, world_size: int) -> Batch | list[Batch]: ...
-
-
-def micro_batches(b: Batch | list[Batch]) -> list[Batch]:
-    """A step's micro-batches, each validated."""
-    parts = b if isinstance(b, list) else [b]
-    if not parts:
-        raise ValueError("a data source returned no batch for a step")
-    for p in parts:
-        p.validate()
-    return parts
+from .train_state import (LAST, claim_run_dir, gather_rng, load_train_state, save_train_state,  # noqa: F401
+                          train_state_paths)
 
 
 # --- configuration -------------------------------------------------------------------------------
@@ -127,6 +87,8 @@ class TrainConfig:
     bf16: bool = True  # autocast to bfloat16 on CUDA; ignored on CPU
     compile: bool = False  # torch.compile the forward
     resume: bool = False  # continue from out_dir/last* when present
+    overwrite: bool = False  # start over in an out_dir that holds a run (else: refused, unless resume)
+    sigint: bool = True  # Ctrl-C stops after the step in flight, with a checkpoint (model/training/interrupt.py)
     stop_at: int = 0  # > 0: stop (and checkpoint) once this global step is done, e.g. to split long runs
     time_limit_s: float = 0.0  # > 0: stop (and checkpoint) after this many seconds of this run
     progress: bool | None = None  # None: a progress bar when stdout is a terminal
@@ -176,50 +138,6 @@ def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
     ]
 
 
-def masked_nll(logits: torch.Tensor, input_ids: torch.Tensor, loss_mask: torch.Tensor):
-    """Sums for the masked next-token loss, in float32 and without host synchronisation.
-
-    logits ``[B, T, V]``, input_ids ``[B, T]``, loss_mask ``[B, T]`` -> (nll_sum, n_targets, n_correct),
-    each a 0-d float32 tensor; targets are ``input_ids[:, 1:]`` where ``loss_mask[:, 1:]``."""
-    lg = logits[:, :-1].float()  # [B, T-1, V]
-    tgt = input_ids[:, 1:]  # [B, T-1]
-    m = loss_mask[:, 1:]  # [B, T-1] bool
-    nll = F.cross_entropy(lg.reshape(-1, lg.shape[-1]), tgt.reshape(-1), reduction="none").view_as(tgt)  # [B, T-1]
-    nll_sum = torch.where(m, nll, torch.zeros_like(nll)).sum()
-    n = m.sum().float()
-    correct = ((lg.argmax(-1) == tgt) & m).sum().float()
-    return nll_sum, n, correct
-
-
-# --- distributed ---------------------------------------------------------------------------------
-
-
-@torch.no_grad()
-def evaluate(model, data: DataSource, batches: int, *, bf16: bool = True, rank: int = 0, world_size: int = 1) -> dict:
-    """Masked loss and masked next-token accuracy over ``data.batch(i, rank, world_size)``,
-    ``i < batches``, summed over ranks when a process group is active. Returns
-    ``{"loss", "acc", "targets"}``."""
-    raw = _unwrap(model)
-    device = next(raw.parameters()).device
-    was_training = raw.training
-    raw.eval()
-    sums = torch.zeros(3, device=device, dtype=torch.float64)  # nll, targets, correct
-    try:
-        for i in range(batches):
-            for b in micro_batches(data.batch(i, rank, world_size)):
-                b = b.to(device)
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16 and device.type == "cuda"):
-                    logits = raw(b.input_ids)  # [B, T, V]
-                nll, n, c = masked_nll(logits, b.input_ids, b.loss_mask)
-                sums += torch.stack([nll, n, c]).double()
-    finally:
-        raw.train(was_training)
-    if world_size > 1 and dist.is_initialized():
-        dist.all_reduce(sums)
-    nll, n, c = sums.tolist()
-    return {"loss": nll / max(n, 1.0), "acc": c / max(n, 1.0), "targets": int(n)}
-
-
 # --- the loop ------------------------------------------------------------------------------------
 
 
@@ -238,7 +156,8 @@ def train(
     (every ``log_every`` steps: step, loss, lr, grad_norm, tokens_per_s), ``"val"`` (step, loss,
     acc), ``"checkpoint"`` (step, path) and ``"end"`` (the summary).
 
-    Summary: ``step`` (global steps done), ``stopped`` ("completed" | "stop_at" | "time_limit"),
+    Summary: ``step`` (global steps done), ``stopped`` ("completed" | "stop_at" | "time_limit" |
+    "interrupted"),
     ``final_loss`` (masked train loss over the last logging window, all ranks), ``val`` (last
     validation or None), ``tokens_seen`` (all tokens of all ranks since step 0, resumed runs
     included), ``target_tokens_seen``, ``seconds`` (this call's wall time), ``train_seconds``,
@@ -255,6 +174,8 @@ def train(
             raw.to(device)
         else:
             device = next(raw.parameters()).device
+        if cfg.out_dir:
+            claim_run_dir(cfg.out_dir, resume=cfg.resume, overwrite=cfg.overwrite, rank=dctx.rank)
         torch.manual_seed(cfg.seed + dctx.rank)
         random.seed(cfg.seed + dctx.rank)
 
@@ -345,79 +266,89 @@ def train(
                 dist.barrier()
             emit("checkpoint", {"step": done, "path": last_ckpt, "rank": dctx.rank})
 
-        try:
-            for step in range(start, end):
-                t0 = time.perf_counter()
-                lr = lr_at(step, cfg)
-                for g in opt.param_groups:
-                    g["lr"] = lr
-                parts = micro_batches(data.batch(step, dctx.rank, dctx.world))
-                # target tokens of the whole step, of all ranks, before any backward: every
-                # micro-batch's loss is scaled by it, so the gradients add up to the step's mean
-                n = torch.tensor(float(sum(int(p.loss_mask[:, 1:].sum()) for p in parts)), device=device)
-                n_all = dctx.all_reduce(n.clone())
-                nll_sum = torch.zeros((), device=device)
-                for k, part in enumerate(parts):
-                    b = part.to(device)
-                    # DDP: all-reduce the gradients once, with the step's last micro-batch
-                    sync = nullcontext() if k == len(parts) - 1 or not dctx.enabled else fwd.no_sync()
-                    with sync:
-                        with torch.autocast(**autocast):
-                            logits = fwd(b.input_ids)  # [B, T, V]
-                        part_nll, _, _ = masked_nll(logits, b.input_ids, b.loss_mask)  # 0-d each
-                        (part_nll * dctx.world / n_all.clamp_min(1.0)).backward()
-                    nll_sum = nll_sum + part_nll.detach()
-                if cfg.grad_clip > 0:
-                    grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-                opt.step()
-                opt.zero_grad(set_to_none=True)
-                win += torch.stack([nll_sum.detach(), n]).double()
-                run_targets += n_all.double()
-                batch_tokens = sum(p.num_tokens for p in parts) * dctx.world
-                tokens_seen += batch_tokens
-                run_tokens += batch_tokens
-                log_tokens += batch_tokens
-                done = step + 1
-                is_last = done == end
-                if (cfg.log_every and done % cfg.log_every == 0) or is_last:
-                    final_loss = window_loss()  # .item() syncs, so the time below is true
-                dt = time.perf_counter() - t0
-                train_seconds += dt
-                log_time += dt
-                reporter.advance()
-                if cfg.log_every and (done % cfg.log_every == 0 or is_last):
-                    info = {
-                        "step": done,
-                        "loss": final_loss,
-                        "lr": lr,
-                        "grad_norm": float(grad_norm),
-                        "tokens_per_s": log_tokens / max(log_time, 1e-9),
-                        "rank": dctx.rank,
-                    }
-                    log_tokens, log_time = 0, 0.0
-                    reporter.log(info)
-                    emit("log", info)
-
-                over_time = False
-                if cfg.time_limit_s > 0 and not is_last:
-                    flag = torch.tensor([float(time.perf_counter() - t_wall > cfg.time_limit_s)], device=device)
-                    over_time = bool(dctx.all_reduce(flag, dist.ReduceOp.MAX if dctx.enabled else None).item())
-                if over_time:
-                    stopped = "time_limit"
-                    final_loss = window_loss()
-                if val_data is not None and (is_last or over_time or (cfg.val_every and done % cfg.val_every == 0)):
-                    val_metrics = evaluate(
-                        raw, val_data, cfg.val_batches, bf16=cfg.bf16, rank=dctx.rank, world_size=dctx.world
-                    )
-                    val_metrics["step"] = done
-                    reporter.message(f"step {done}: val loss {val_metrics['loss']:.4f}  acc {val_metrics['acc']:.4f}")
-                    emit("val", {**val_metrics, "rank": dctx.rank})
-                if is_last or over_time or (cfg.checkpoint_every and done % cfg.checkpoint_every == 0):
-                    checkpoint(done, final_loss)
-                if over_time:
-                    break
-        finally:
-            reporter.close()
+        stop = StopRequest(cfg.sigint, dctx.rank)
+        metrics_file = MetricsFile(cfg.out_dir, dctx.rank, resumed_from)
+        with stop:  # SIGINT: a stop request while the loop runs
+            try:
+                for step in range(start, end):
+                    t0 = time.perf_counter()
+                    lr = lr_at(step, cfg)
+                    for g in opt.param_groups:
+                        g["lr"] = lr
+                    parts = micro_batches(data.batch(step, dctx.rank, dctx.world))
+                    # target tokens of the whole step, of all ranks, before any backward: every
+                    # micro-batch's loss is scaled by it, so the gradients add up to the step's mean
+                    n = torch.tensor(float(sum(int(p.loss_mask[:, 1:].sum()) for p in parts)), device=device)
+                    n_all = dctx.all_reduce(n.clone())
+                    nll_sum = torch.zeros((), device=device)
+                    for k, part in enumerate(parts):
+                        b = part.to(device)
+                        # DDP: all-reduce the gradients once, with the step's last micro-batch
+                        sync = nullcontext() if k == len(parts) - 1 or not dctx.enabled else fwd.no_sync()
+                        with sync:
+                            with torch.autocast(**autocast):
+                                logits = fwd(b.input_ids)  # [B, T, V]
+                            part_nll, _, _ = masked_nll(logits, b.input_ids, b.loss_mask)  # 0-d each
+                            (part_nll * dctx.world / n_all.clamp_min(1.0)).backward()
+                        nll_sum = nll_sum + part_nll.detach()
+                    if cfg.grad_clip > 0:
+                        grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+                    opt.step()
+                    opt.zero_grad(set_to_none=True)
+                    win += torch.stack([nll_sum.detach(), n]).double()
+                    run_targets += n_all.double()
+                    batch_tokens = sum(p.num_tokens for p in parts) * dctx.world
+                    tokens_seen += batch_tokens
+                    run_tokens += batch_tokens
+                    log_tokens += batch_tokens
+                    done = step + 1
+                    is_last = done == end
+                    # Ctrl-C or the time limit, agreed by every rank: stop after this step (no sync alone)
+                    time_up = cfg.time_limit_s > 0 and time.perf_counter() - t_wall > cfg.time_limit_s
+                    over_time, interrupted = (False, False) if is_last else stop.check(dctx, device, time_up)
+                    halt = over_time or interrupted
+                    log_now = bool(cfg.log_every) and (done % cfg.log_every == 0 or is_last or halt)
+                    if log_now or is_last or halt:
+                        final_loss = window_loss()  # .item() syncs, so the time below is true
+                    dt = time.perf_counter() - t0
+                    train_seconds += dt
+                    log_time += dt
+                    reporter.advance()
+                    row = {}
+                    if log_now:
+                        info = {
+                            "step": done,
+                            "loss": final_loss,
+                            "lr": lr,
+                            "grad_norm": float(grad_norm),
+                            "tokens_per_s": log_tokens / max(log_time, 1e-9),
+                            "rank": dctx.rank,
+                        }
+                        log_tokens, log_time = 0, 0.0
+                        reporter.log(info)
+                        emit("log", info)
+                        row = {k: v for k, v in info.items() if k != "rank"} | {"tokens_seen": tokens_seen}
+                    if halt:
+                        stopped = "interrupted" if interrupted else "time_limit"
+                    # validation on the way out of a time limit, not of a Ctrl-C (the user wants out now)
+                    if val_data is not None and (is_last or over_time or (cfg.val_every and done % cfg.val_every == 0)):
+                        val_metrics = evaluate(
+                            raw, val_data, cfg.val_batches, bf16=cfg.bf16, rank=dctx.rank, world_size=dctx.world
+                        )
+                        val_metrics["step"] = done
+                        reporter.message(f"step {done}: val loss {val_metrics['loss']:.4f}  "
+                                         f"acc {val_metrics['acc']:.4f}")
+                        emit("val", {**val_metrics, "rank": dctx.rank})
+                        row.update(step=done, val_loss=val_metrics["loss"], val_acc=val_metrics["acc"])
+                    if row:
+                        metrics_file.write(row)
+                    if is_last or halt or (cfg.checkpoint_every and done % cfg.checkpoint_every == 0):
+                        with stop.writing():
+                            checkpoint(done, final_loss)
+                    if halt:
+                        break
+            finally:
+                reporter.close()
 
         summary = {
             "step": done,

@@ -25,12 +25,35 @@ from tapehead.model.checkpoint import (
     write_json,
 )
 from .distributed import Dist
+from .metrics import METRICS
 
 STATE_FORMAT = "tapehead-train-state"
 STATE_FORMAT_VERSION = 1
 LAST = "last"  # checkpoint name inside out_dir
+RUN_FILES = (f"{LAST}.safetensors", f"{LAST}.json", f"{LAST}.train.safetensors", f"{LAST}.train.json", METRICS)
 
 
+class RunExists(ValueError):
+    """A new run asked for in a directory that holds one (one line for the user; exit status 2)."""
+
+
+def claim_run_dir(out_dir, *, resume: bool, overwrite: bool, rank: int = 0) -> None:
+    """A new run never silently replaces an old one: an ``out_dir`` holding a run is refused unless
+    the run is resumed or ``overwrite`` (then rank 0 deletes the run's files, and only those)."""
+    out = Path(out_dir)
+    present = [f for f in RUN_FILES if (out / f).exists()]
+    if not present or resume:
+        return
+    if not overwrite:
+        try:
+            step = f" at step {int(_read_json(train_state_paths(out)[1], 'training state')['step'])}"
+        except (CheckpointError, KeyError, TypeError, ValueError):
+            step = ""
+        raise RunExists(f"{out} already holds a training run{step}: --resume continues it, --overwrite starts over "
+                        "(deleting it), or give another --out")
+    if rank == 0:
+        for f in present:
+            (out / f).unlink(missing_ok=True)
 
 
 def train_state_paths(out_dir) -> tuple[Path, Path]:

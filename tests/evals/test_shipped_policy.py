@@ -1,4 +1,4 @@
-"""The shipped addition policy (evals/policies/addition) on CPU, through the CLI and the loop."""
+"""The shipped addition policy (the policy `addition`, evals/policies/) on CPU, through the CLI and the loop."""
 
 import json
 import random

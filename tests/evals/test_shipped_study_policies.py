@@ -1,4 +1,4 @@
-"""The study's shipped policies (evals/policies/mult1, mult2, multitask) on CPU: small, documented,
+"""The study's shipped policies (mult1, mult2, multitask in evals/policies/) on CPU: small, documented,
 and exact (answer and whole trajectory) on mid-size instances within the reach measured on the GPU
 (docs/benchmarks.md: the per-task policies are exact to 20 digits, not at 50)."""
 

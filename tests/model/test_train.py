@@ -308,3 +308,125 @@ def test_ddp_two_cpu_processes_end_identical(tmp_path):
     train(single, Concat(ReverseDigits(batch_size=8), world), quiet(steps=4), vocab_json=VOCAB.to_json())
     for k, v in single.state_dict().items():
         torch.testing.assert_close(v, r0[k], rtol=1e-4, atol=1e-5)
+
+
+# --- Ctrl-C, the run directory, the metrics file ---------------------------------------------------
+
+
+def _sigint_at(step: int, twice: bool = False):
+    """A callback that sends this process a real SIGINT when step ``step`` is logged (twice: a second
+    Ctrl-C after the repeat window)."""
+    import signal
+    import time
+
+    from tapehead.model.training.interrupt import REPEAT_S
+
+    def cb(event, info):
+        if event == "log" and info["step"] == step:
+            os.kill(os.getpid(), signal.SIGINT)
+            if twice:
+                time.sleep(REPEAT_S + 0.1)
+                os.kill(os.getpid(), signal.SIGINT)
+
+    return cb
+
+
+def test_sigint_stops_after_the_next_step_with_a_checkpoint_that_resumes_exactly(tmp_path):
+    import signal
+
+    data, vj = ReverseDigits(), VOCAB.to_json()
+    straight = tiny(seed=0)
+    train(straight, data, quiet(steps=10, log_every=1), vocab_json=vj)
+    handler = signal.getsignal(signal.SIGINT)
+    cut = tiny(seed=0)
+    s = train(cut, data, quiet(steps=10, log_every=1, out_dir=str(tmp_path)), vocab_json=vj, callbacks=[_sigint_at(3)])
+    assert s["stopped"] == "interrupted" and s["step"] == 4 and s["checkpoint"]  # seen at step 4's boundary
+    assert signal.getsignal(signal.SIGINT) is handler  # the loop's handler is gone with it
+    import json
+
+    assert json.loads((tmp_path / "last.train.json").read_text())["step"] == 4
+    resumed = tiny(seed=9)
+    s2 = train(resumed, data, quiet(steps=10, log_every=1, out_dir=str(tmp_path), resume=True), vocab_json=vj)
+    assert s2["resumed_from"] == 4 and s2["step"] == 10 and s2["stopped"] == "completed"
+    for k, v in straight.state_dict().items():
+        assert torch.equal(v, resumed.state_dict()[k]), k
+    rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == list(range(1, 11))  # one run, no step twice
+
+
+def test_a_second_sigint_exits_at_once(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny(), ReverseDigits(), quiet(steps=50, log_every=1, out_dir=str(tmp_path), checkpoint_every=1),
+              vocab_json=VOCAB.to_json(), callbacks=[_sigint_at(2, twice=True)])
+    import json
+
+    from tapehead.model.checkpoint import load_checkpoint
+
+    step = json.loads((tmp_path / "last.train.json").read_text())["step"]
+    assert step == 1  # the checkpoints written before it are whole
+    _, meta = load_checkpoint(tmp_path / "last", expected_vocab=VOCAB.to_json())
+    assert meta["metrics"]["step"] == 1
+
+
+def test_metrics_file_rows(tmp_path):
+    import json
+
+    seen = {"log": {}, "val": {}}
+    cb = lambda event, info: seen[event].__setitem__(info["step"], info) if event in seen else None  # noqa: E731
+    train(tiny(), ReverseDigits(), quiet(steps=6, log_every=2, val_every=3, val_batches=1, out_dir=str(tmp_path)),
+          val_data=ReverseDigits(seed=4), vocab_json=VOCAB.to_json(), callbacks=[cb])
+    rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [2, 3, 4, 6]
+    for r in rows:
+        if r["step"] in seen["log"]:
+            log = seen["log"][r["step"]]
+            assert (r["loss"], r["lr"], r["tokens_per_s"]) == (log["loss"], log["lr"], log["tokens_per_s"])
+            assert r["tokens_seen"] == r["step"] * 32 * 9
+        else:
+            assert "loss" not in r
+        if r["step"] in seen["val"]:
+            assert (r["val_loss"], r["val_acc"]) == (seen["val"][r["step"]]["loss"], seen["val"][r["step"]]["acc"])
+        else:
+            assert "val_loss" not in r
+    assert set(seen["val"]) == {3, 6}
+
+
+def test_an_existing_run_directory_is_refused_unless_resumed_or_overwritten(tmp_path):
+    from tapehead.model.checkpoint import sha256_file
+    from tapehead.model.training.train_state import RunExists
+
+    out = str(tmp_path / "run")
+    train(tiny(), ReverseDigits(), quiet(steps=3, log_every=1, out_dir=out), vocab_json=VOCAB.to_json())
+    before = {p.name: sha256_file(p) for p in (tmp_path / "run").iterdir()}
+    with pytest.raises(RunExists, match=r"already holds a training run at step 3: --resume continues it"):
+        train(tiny(), ReverseDigits(), quiet(steps=5, out_dir=out), vocab_json=VOCAB.to_json())
+    assert {p.name: sha256_file(p) for p in (tmp_path / "run").iterdir()} == before  # nothing lost
+    s = train(tiny(), ReverseDigits(), quiet(steps=2, log_every=1, out_dir=out, overwrite=True),
+              vocab_json=VOCAB.to_json())
+    assert s["resumed_from"] is None and s["step"] == 2
+    assert (tmp_path / "run" / "metrics.jsonl").read_text().count("\n") == 2
+
+
+def _ddp_sigint_worker(rank: int, world: int, port: int, out_dir: str):
+    torch.set_num_threads(1)
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank)
+    )
+    cbs = [_sigint_at(2)] if rank == 1 else []  # Ctrl-C reaches rank 1 only
+    s = train(tiny(seed=rank), ReverseDigits(batch_size=8), quiet(steps=20, log_every=1, out_dir=out_dir),
+              vocab_json=VOCAB.to_json(), callbacks=cbs)
+    import json
+
+    with open(os.path.join(out_dir, f"summary{rank}.json"), "w") as f:
+        json.dump({"step": s["step"], "stopped": s["stopped"]}, f)
+
+
+@pytest.mark.slow  # about 13 s: two fresh interpreters import torch
+def test_ddp_ranks_agree_on_the_stop_step(tmp_path):
+    import json
+
+    world = 2
+    torch.multiprocessing.spawn(_ddp_sigint_worker, args=(world, _free_port(), str(tmp_path)), nprocs=world, join=True)
+    got = [json.loads((tmp_path / f"summary{r}.json").read_text()) for r in range(world)]
+    assert got == [{"step": 3, "stopped": "interrupted"}] * world  # rank 0 never saw the signal
+    assert json.loads((tmp_path / "last.train.json").read_text())["step"] == 3

@@ -6,7 +6,7 @@ first input symbol. Commands, one token each in the trace: ``init`` (back to the
 (stops at the start), ``right`` (may go one past the end, where reads see ``END``) and ``read``,
 which returns exactly one symbol. There is no write command: writing is appending thoughts.
 
-Symbols are strings (a digit, ``[ANS]``, ...): tools never see token ids (DESIGN.md). Operations
+Symbols are strings (a digit, ``[ANS]``, ...): tools never see token ids (docs/design.md). Operations
 are O(1) and allocation-free on the hot path, since a 10,000-digit addition makes ~10^5 of them.
 Bad calls (no such head, unknown operation) return an error observation; nothing raises.
 """

@@ -18,7 +18,7 @@ Choices the paper leaves open, and ours:
   start of the tape rather than content and is left out (so the input's first line reads as typed).
 - **The line being written** (after the last newline) is a line too, and can be found.
 - **Bad calls** (an empty pattern, a pattern with a newline, which could never match a line) answer
-  ``error: ...``; nothing raises (DESIGN.md, "Tools").
+  ``error: ...``; nothing raises (docs/design.md, "Tools").
 
 Searching is fast on long memories: completed lines are kept, joined once per change, and
 searched with ``str.find`` (a 1,000-node logical graph makes thousands of searches).
