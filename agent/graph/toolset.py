@@ -36,18 +36,20 @@ class Toolset:
 
     # --- construction ---------------------------------------------------------------------------------
     @classmethod
-    def for_workspace(cls, directory: str, sandbox_limits=None) -> "Toolset":
-        from tapehead.tools.code.workspace_tools import workspace_tools
+    def for_workspace(cls, directory: str, sandbox_limits=None, check: str | None = None) -> "Toolset":
+        """``check``: the command of the ``check`` tool (default ``python main.py``)."""
+        from tapehead.tools.code.workspace_tools import DEFAULT_CHECK, workspace_tools
         from tapehead.tools.workspace.workspace import Workspace
 
         ws = Workspace.create(directory)
-        return cls(workspace_tools(ws, sandbox_limits), workspace=ws, note=f"scratch copy of {ws.source}")
+        return cls(workspace_tools(ws, sandbox_limits, check or DEFAULT_CHECK), workspace=ws,
+                   note=f"scratch copy of {ws.source}")
 
     @classmethod
-    def reattach(cls, snap: dict, sandbox_limits=None) -> "Toolset":
+    def reattach(cls, snap: dict, sandbox_limits=None, check: str | None = None) -> "Toolset":
         """The toolset of a recorded workspace (``Workspace.snapshot()``): the same scratch copy if
         it is still there, else a fresh copy of its source."""
-        from tapehead.tools.code.workspace_tools import workspace_tools
+        from tapehead.tools.code.workspace_tools import DEFAULT_CHECK, workspace_tools
         from tapehead.tools.workspace.gitcmd import run_git
         from tapehead.tools.workspace.workspace import Workspace
 
@@ -59,9 +61,9 @@ class Toolset:
             ws = Workspace(snap["source"], snap["scratch"], snap["mode"], snap["prefix"], snap["base"],
                            snap["branch"], top)
             ws.start = snap.get("start", ws.base)
-            return cls(workspace_tools(ws, sandbox_limits), workspace=ws,
+            return cls(workspace_tools(ws, sandbox_limits, check or DEFAULT_CHECK), workspace=ws,
                        note=f"reattached to the scratch copy {snap['scratch']}")
-        ts = cls.for_workspace(snap["source"], sandbox_limits)
+        ts = cls.for_workspace(snap["source"], sandbox_limits, check)
         ts.note = f"the scratch copy {snap['scratch']} is gone: made a fresh copy of {snap['source']}"
         return ts
 
