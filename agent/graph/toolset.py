@@ -81,14 +81,7 @@ class Toolset:
         """``Episode.call_tools`` for the memory tools of one episode, and those tools (for snapshots).
         A malformed call raises, which the episode turns into an error that counts as malformed."""
         tools = self.memory_tools(tape)
-
-        def bind(tool):
-            def run(text: str) -> str:
-                obs = tool.call(**parse_args(tool.spec, text))
-                return obs.text
-            return run
-
-        return {t.name: bind(t) for t in tools}, tools
+        return call_functions(tools), tools
 
     def names(self) -> list[str]:
         return sorted(self.actions)
@@ -100,3 +93,15 @@ class Toolset:
         """Forget the tools; the workspace stays (the session may resume; ``sessions delete``
         discards it)."""
         self.actions = {}
+
+
+def call_functions(tools: Iterable) -> dict[str, Callable[[str], str]]:
+    """``{name: fn(call arguments text) -> observation text}`` for tools run inside the episode
+    (``Episode.call_tools``): the memory tools here, any tools in a bare ``run_episode``. A
+    malformed call raises ``CallError``, which the episode answers as malformed."""
+    def bind(tool):
+        def run(text: str) -> str:
+            return tool.call(**parse_args(tool.spec, text)).text
+        return run
+
+    return {t.name: bind(t) for t in tools}

@@ -55,7 +55,10 @@ def trim_traceback(output: str, returncode: int | None, root: str = "", outcome:
     after = block[frames[-1].end():].splitlines()[1:]  # the innermost frame's source, carets, error
     source = _source(block[frame.end():].splitlines()[1:2])
     error = next((ln for ln in after if ln.strip() and not ln.startswith(" ")), "")
-    error = _cut(_HINT.sub("", error.rstrip()), MAX_LINE)
+    error = _HINT.sub("", error.rstrip())
+    for r in roots:  # paths in the message too (``cannot import name 'x' from 'm' (/root/m.py)``)
+        error = error.replace(r + "/", "")
+    error = _cut(error, MAX_LINE)
     return "\n".join([head, f"{where}: {source}" if source else where, *([error] if error else [])])
 
 
