@@ -27,6 +27,7 @@ import random
 from .graph import KINDS
 from .instance import CHECK, RepoInstance, generate, statement
 from .memtools import MemoryRepo
+from .realistic import IMPORT_KINDS, PLUMBING_KINDS
 from .teachers import StepsPolicy, fast_trace, interactive, single_turn
 
 # A true bound on a teacher's trace, from the generators' limits (graph.py): at most
@@ -44,12 +45,10 @@ class CodeFix:
     train_size = 16
     min_size = 4
 
-    def __init__(self, name: str, parts: list[tuple[str, str]], teacher: str = "interactive",
-                 hard: tuple[str, ...] = KINDS[1:]):
+    def __init__(self, name: str, parts: list[tuple[str, str]], teacher: str = "interactive"):
         self.name = name
         self.parts = parts  # (style, family) drawn uniformly
         self.teacher_kind = teacher
-        self.hard = hard
 
     # --- instances ------------------------------------------------------------------------------------
     def parse(self, user_input: str) -> str:
@@ -67,12 +66,10 @@ class CodeFix:
         return generate(n, rng.randrange(2 ** 31), family, style)
 
     def hard_cases(self, size: int, rng: random.Random) -> list[RepoInstance]:
+        """Every hard case of every part (``graph.py``, ``realistic.py`` name them)."""
         n = max(self.min_size, size)
-        out = []
-        for kind in self.hard:
-            style, family = rng.choice(self.parts)
-            out.append(generate(n, rng.randrange(2 ** 31), family, style, kind))
-        return out
+        return [generate(n, rng.randrange(2 ** 31), family, style, kind)
+                for style, family in self.parts for kind in _kinds(style, family)[1:]]
 
     def max_tokens(self, x) -> int:
         size = x.size if isinstance(x, RepoInstance) else x if isinstance(x, int) else LARGEST
@@ -98,8 +95,14 @@ class CodeFix:
         return fast_trace(codec, instance.text, self.steps(instance.check), repo.call)
 
 
+def _kinds(style: str, family: str) -> tuple[str, ...]:
+    if family == "import":
+        return IMPORT_KINDS
+    return KINDS if style == "paper" else PLUMBING_KINDS
+
+
 PAPER = CodeFix("code-fix-paper", [("paper", "plumbing")])
 PLUMBING = CodeFix("code-fix-plumbing", [("realistic", "plumbing")])
-IMPORT = CodeFix("code-fix-import", [("realistic", "import")], hard=("random",))
+IMPORT = CodeFix("code-fix-import", [("realistic", "import")])
 MIXED = CodeFix("code-fix", [("paper", "plumbing"), ("realistic", "plumbing"), ("realistic", "import")])
 SINGLE = CodeFix("code-fix-single", [("paper", "plumbing"), ("realistic", "plumbing")], teacher="single")
