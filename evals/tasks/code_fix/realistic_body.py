@@ -44,6 +44,10 @@ class Body:
             return self.rng.choice(same)
         return self.literal(typ)
 
+    def fstring(self, text: str) -> str:
+        """``f"..."`` when ``text`` has a placeholder, a plain literal otherwise."""
+        return f"f{self.q(text)}" if "{" in text else self.q(text)
+
     def part(self, typ: str, name: str | None = None) -> str:
         """An f-string fragment: ``{name}`` of a variable, or a literal's text (never a quoted
         literal inside the braces: before Python 3.12 it could not reuse the f-string's quote)."""
@@ -93,7 +97,7 @@ class Body:
         else:
             a = const or self.value("str")
             form = r.randrange(3)
-            expr = (f"f{self.q(self.part('str', const) + '-' + self.part('int'))}", f"{a}.upper()",
+            expr = (self.fstring(self.part('str', const) + '-' + self.part('int')), f"{a}.upper()",
                     f"{a} + {self.q('-' + r.choice(WORDS))}")[form]
         self.emit(depth, f"{new} = {expr}")
         self.env.append((new, typ))
@@ -102,7 +106,7 @@ class Body:
         r = self.rng
         if r.random() < 0.5:
             text = self.fn.name.split("_", 1)[-1] + ": " + self.part("int") + " " + self.part("str")
-            self.emit(depth, f"print(f{self.q(text)})")
+            self.emit(depth, f"print({self.fstring(text)})")
         else:
             a = r.choice(self.env)[0] if self.env else self.literal("int")
             self.emit(depth, f"print({self.q(self.rng.choice(WORDS) + ':')}, {a})")
@@ -123,10 +127,10 @@ class Body:
             self.emit(depth + 1, f"print({self.q(name + ':')}, {self.value('str')})")
         elif literal[0] in "\"'":
             if self.rng.random() < 0.5:
-                self.emit(depth, f"print(f{self.q('[' + self.part('str', name) + '] ' + self.part('str'))})")
+                self.emit(depth, f"print({self.fstring('[' + self.part('str', name) + '] ' + self.part('str'))})")
             else:
                 new = self.new_local("str")
-                self.emit(depth, f"{new} = f{self.q(self.part('str', name) + ':' + self.part('int'))}")
+                self.emit(depth, f"{new} = {self.fstring(self.part('str', name) + ':' + self.part('int'))}")
                 self.emit(depth, f"print({new})")
         else:
             new = self.new_local("int")
