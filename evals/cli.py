@@ -53,6 +53,9 @@ def cmd_solve(args) -> int:
     from .runner import resolve_policy
 
     task = get_task(args.task)
+    if hasattr(task, "tools"):  # the coding tasks: their tools are a workspace's, not the tape's
+        raise ValueError(f"{task.name} works on a repository, not on a text: run it on a directory "
+                         f"(tapehead run --task {task.name} --workspace DIR)")
     user_input = args.input
     if user_input.startswith("@"):  # a problem too long for the command line, e.g. a logical-graph program
         path = Path(user_input[1:])
