@@ -26,7 +26,7 @@ from tapehead.agent.loops.loop import run_episode
 from tapehead.agent.tasks import get_task
 
 from .tasks.code_fix import changed_functions
-from .tasks.code_fix.memtools import SPECS, MemoryRepo
+from .tasks.code_fix.memtools import MemoryRepo
 
 
 def teacher_forced(model, task, insts, codec) -> dict:
@@ -65,10 +65,9 @@ def free_running(model, task, insts, codec) -> dict:
     fixed, written = [], []
     for inst in insts:
         repo = MemoryRepo(inst.files, inst.check)
-        tools = {n: (lambda n: lambda args: repo.call(f"{n} {args}" if args else n))(n) for n in SPECS}
         bound = 2 * len(task.trace(codec, inst)[0]) + 256
         traj = run_episode(models.model_policy(model), codec, inst.text, limits=Limits(max_tokens=bound),
-                           call_tools=tools)
+                           call_tools=repo.call_tools())
         status, out = repo.runner.run(repo.files)
         fixed.append(traj.exit == "eos" and status == 0 and out == inst.expected_stdout
                      and changed_functions(inst.files, repo.files) == set(inst.necessary))

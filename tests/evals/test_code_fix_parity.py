@@ -9,7 +9,7 @@ from code_fix_helpers import C, assert_fixed, run_real
 from tapehead.agent.loops.loop import run_episode
 from tapehead.agent.tasks import get_task
 from tapehead.evals.tasks.code_fix import generate
-from tapehead.evals.tasks.code_fix.memtools import SPECS, MemoryRepo
+from tapehead.evals.tasks.code_fix.memtools import MemoryRepo
 
 SAMPLE = [  # (task, size, seed, family, style, kind)
     ("code-fix", 6, 0, "plumbing", "paper", "random"),
@@ -71,8 +71,7 @@ def test_fast_trace_equals_the_real_loop_on_the_same_repository(name):
             continue
         inst = generate(5 + 3 * seed, seed, family, style)
         repo = MemoryRepo(inst.files)
-        tools = {n: (lambda n: lambda args: repo.call(f"{n} {args}" if args else n))(n) for n in SPECS}
-        traj = run_episode(task.teacher(C, inst), C, inst.text, call_tools=tools)
+        traj = run_episode(task.teacher(C, inst), C, inst.text, call_tools=repo.call_tools())
         tokens, mask = task.trace(C, inst)
         assert traj.exit == "eos" and traj.tokens == tokens
         assert C.loss_mask(traj.tokens, traj.prompt_len) == mask

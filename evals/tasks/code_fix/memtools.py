@@ -52,29 +52,42 @@ class MemoryRepo:
         self.calls += 1
         return getattr(self, "_" + name)(**parse_args(spec, args))
 
+    def call_tools(self) -> dict:
+        """``Episode.call_tools`` for a token-level policy (``run_episode(..., call_tools=...)``)."""
+        return {n: (lambda n: lambda args: self.call(f"{n} {args}" if args else n))(n) for n in SPECS}
+
     # --- the tools ------------------------------------------------------------------------------------
     def _check(self) -> str:
         return self.runner.check(self.files)
 
     def _edit(self, path: str, result) -> str:
+        if isinstance(result, str):
+            return result
         if not result.ok:
             return f"error: {result.message}"
         self.files[path] = result.text
         return result.message
 
+    def _missing(self, path: str) -> str | None:
+        """The edit tools' refusal of a file that is not there (a policy's typo), else None."""
+        return None if path in self.files else f"error: no such file: {path} (use create_file to make it)"
+
     def _add_param(self, path, function, name) -> str:
-        return self._edit(path, refactor.add_param(self._source(path), path, function, name))
+        return self._edit(path, self._missing(path) or refactor.add_param(self.files[path], path, function, name))
 
     def _pass_arg(self, path, function, name, line=0) -> str:
-        return self._edit(path, refactor.pass_arg(self._source(path), path, function, name, line))
+        return self._edit(path, self._missing(path) or refactor.pass_arg(self.files[path], path, function, name, line))
 
     def _add_import(self, path, name, source) -> str:
         module = refactor.module_of(source)
-        if module is None or source not in self.files:
-            raise NotImplementedError(f"add_import from {source!r}: the teachers import from existing modules")
+        if module is None:
+            raise NotImplementedError(f"add_import from {source!r}: the teachers import from modules")
+        missing = self._missing(source) or self._missing(path)
+        if missing:
+            return missing
         if refactor.top_level_names(self.files[source]).get(name) in (None, "import"):
             return f"error: {source} does not define {name}"
-        return self._edit(path, refactor.add_import(self._source(path), path, name, module))
+        return self._edit(path, refactor.add_import(self.files[path], path, name, module))
 
     def _find_definition(self, name, path=".", max_results=50) -> str:
         if path not in (".", ""):
