@@ -187,14 +187,8 @@ def realistic_repo(size: int, rng: random.Random, kind: str, family: str):
         repo.modules[repo.fns[i].module].fns.append(i)
     bodies = {}
     for i, fn in enumerate(repo.fns):
-        prelude = [f"{plumbed[0]} = {plumbed[1]}"] if i == 0 and plumbed else []
-        prelude += [f"{n} = {repo.style.q}{v}{repo.style.q}" if t == "str" else f"{n} = {v}"
-                    for n, t, v in [(p[0], p[1], rng.randint(1, 500) if p[1] == "int" else rng.choice(("A-1042", "acme", "gold")))
-                                    for p in rng.sample(PARAMS, rng.randint(1, 2))]] if i == 0 else []
         body = Body(repo, fn, rng, plumbed, use_plumbed=plumbed is not None and i == size - 1)
-        if i == 0:
-            body.env += [(t.split(" = ")[0], "str" if "'" in t or '"' in t else "int") for t in prelude[1 if plumbed else 0:]]
-        bodies[i] = body.write(prelude)
+        bodies[i] = body.write(_main_prelude(repo, rng, plumbed, body) if i == 0 else [])
     drops = _drops(repo, rng, kind) if family == "import" else []
     files = _render(repo, bodies, drops)
     if family == "plumbing":
@@ -205,6 +199,17 @@ def realistic_repo(size: int, rng: random.Random, kind: str, family: str):
             fixed[importer] = _ok(refactor.add_import(fixed[importer], importer, name, refactor.module_of(source)))
         necessary = sorted({f"{importer}::<module>" for importer, _, _ in drops})
     return files, fixed, tuple(necessary)
+
+
+def _main_prelude(repo: Repo, rng: random.Random, plumbed, body: Body) -> list[str]:
+    """``main``'s first statements: the plumbed variable (the bug's declaration), then one or two
+    values named like parameters (so that main passes ``amount`` as ``amount``)."""
+    lines = [f"{plumbed[0]} = {plumbed[1]}"] if plumbed else []
+    for name, typ, _ in rng.sample(PARAMS, rng.randint(1, 2)):
+        value = rng.randint(1, 500) if typ == "int" else rng.choice(("A-1042", "acme", "gold"))
+        lines.append(f"{name} = {repo.style.q}{value}{repo.style.q}" if typ == "str" else f"{name} = {value}")
+        body.env.append((name, typ))
+    return lines
 
 
 def _drops(repo: Repo, rng: random.Random, kind: str) -> list[tuple[str, str, str]]:
