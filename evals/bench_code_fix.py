@@ -22,6 +22,7 @@ import json
 import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 
@@ -30,23 +31,13 @@ from tapehead.agent.graph.toolset import call_functions
 from tapehead.agent.loops.loop import run_episode
 from tapehead.agent.tasks import get_task
 
-from .tasks.code_fix import changed_functions, generate, write_repo
+from .tasks.code_fix import changed_functions, generate, read_repo, write_repo
 from .tasks.code_fix.memtools import MemoryRepo
 from .tasks.code_fix.teachers import fast_trace
 
 TEACHERS = [("interactive", "code-fix", "plumbing", "paper"), ("interactive", "code-fix", "plumbing", "realistic"),
             ("interactive", "code-fix", "import", "realistic"), ("single-turn", "code-fix-single", "plumbing", "paper"),
             ("single-turn", "code-fix-single", "plumbing", "realistic")]
-
-
-def _files(root: str) -> dict[str, str]:
-    out = {}
-    for dirpath, _, names in os.walk(root):
-        for n in names:
-            full = os.path.join(dirpath, n)
-            with open(full, encoding="utf-8") as f:
-                out[os.path.relpath(full, root)] = f.read()
-    return out
 
 
 def solve(task, inst, sandbox: bool, codec) -> tuple[bool, int]:
@@ -67,25 +58,31 @@ def solve(task, inst, sandbox: bool, codec) -> tuple[bool, int]:
             traj = run_episode(task.teacher(codec, inst), codec, inst.text, call_tools=call_functions(task.tools(ws)))
             r = Sandbox(ws, Limits(timeout_s=60, head_bytes=16 << 20, tail_bytes=0)).run(["/bin/sh", "-c", inst.check])
             ok = traj.exit == "eos" and r.returncode == 0 and r.head.decode() == inst.expected_stdout
-            ok = ok and changed_functions(inst.files, _files(ws.root)) == set(inst.necessary)
+            ok = ok and changed_functions(inst.files, read_repo(ws)) == set(inst.necessary)
             return ok, len(traj.tokens)
         finally:
             ws.discard()
 
 
-def pass_rates(sizes, n, sandbox_up_to, codec, log=print) -> list[dict]:
+def pass_rates(sizes, n, sandbox_up_to, codec, hard: bool = False, log=print) -> list[dict]:
+    """``hard``: the hard cases (every kind but ``random``) instead of random instances."""
+    from .tasks.code_fix.tasks import kinds_of
+
     rows = []
     for size in sizes:
         for teacher, task_name, family, style in TEACHERS:
             task = get_task(task_name)
             sandbox = size <= sandbox_up_to
             t0 = time.perf_counter()
-            results = [solve(task, generate(size, seed, family, style), sandbox, codec) for seed in range(n)]
-            row = {"size": size, "teacher": teacher, "family": family, "style": style, "n": n,
-                   "runs": "sandbox" if sandbox else "in process", "fixed": sum(ok for ok, _ in results) / n,
+            kinds = kinds_of(style, family)[1:] if hard else ("random",)
+            results = [solve(task, generate(size, seed, family, style, kind), sandbox, codec)
+                       for kind in kinds for seed in range(n)]
+            row = {"size": size, "teacher": teacher, "family": family, "style": style, "n": len(results),
+                   "kinds": list(kinds), "runs": "sandbox" if sandbox else "in process",
+                   "fixed": sum(ok for ok, _ in results) / len(results),
                    "mean_tokens": round(statistics.mean(t for _, t in results)), "seconds": round(time.perf_counter() - t0, 2)}
             rows.append(row)
-            log(f"{size:>5} {teacher:<12} {style}/{family:<9} {row['runs']:<10} fixed {row['fixed']:.0%}  "
+            log(f"{size:>5} {teacher:<12} {style}/{family:<9} {row['runs']:<10} fixed {row['fixed']:.0%} of {len(results)}  "
                 f"tokens {row['mean_tokens']:>8,}  ({row['seconds']} s)")
     return rows
 
@@ -147,19 +144,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate-sizes", default="4,8,16")
     p.add_argument("--rate-seconds", type=float, default=10.0)
     p.add_argument("--check-sizes", default="4,16,64,256,1024")
+    p.add_argument("--hard", action="store_true", help="pass rates on the hard cases (n of each kind)")
     p.add_argument("--skip", default="", help="comma-separated parts to skip: pass, rate, check")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
     codec = models.codec()
     skip = set(filter(None, args.skip.split(",")))
-    out = {"command": "python -m tapehead.evals.bench_code_fix " + " ".join(argv or []),
-           "load": os.getloadavg()[0]}
+    out = {"command": "python -m tapehead.evals.bench_code_fix " + " ".join(sys.argv[1:] if argv is None else argv),
+           "load_before": os.getloadavg()[0]}
     if "pass" not in skip:
-        out["pass"] = pass_rates([int(s) for s in args.sizes.split(",")], args.n, args.sandbox_up_to, codec)
+        out["pass"] = pass_rates([int(s) for s in args.sizes.split(",")], args.n, args.sandbox_up_to, codec, args.hard)
     if "rate" not in skip:
         out["rate"] = trace_rates([int(s) for s in args.rate_sizes.split(",")], args.rate_seconds, codec)
     if "check" not in skip:
         out["check"] = check_seconds([int(s) for s in args.check_sizes.split(",")], 7)
+    out["load_after"] = os.getloadavg()[0]
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=1)

@@ -3,26 +3,16 @@ through the real tools and the real sandbox, and the sandboxed check of a finish
 
 from __future__ import annotations
 
-import os
-
 from tapehead.agent.graph.toolset import call_functions
 from tapehead.agent.loops.loop import run_episode
 from tapehead.agent.models import codec as get_codec
-from tapehead.evals.tasks.code_fix import changed_functions, write_repo
+from tapehead.evals.tasks.code_fix import changed_functions, read_repo, write_repo
 from tapehead.tools.code.tracebacks import trim_traceback
 from tapehead.tools.sandbox.sandbox import Limits, Sandbox
 from tapehead.tools.workspace import Workspace
 
 C = get_codec()
 BIG_OUTPUT = Limits(timeout_s=30, head_bytes=4 << 20, tail_bytes=0)
-
-
-def files_of(ws) -> dict[str, str]:
-    out = {}
-    for rel in ws.list_files():
-        with open(os.path.join(ws.root, rel), encoding="utf-8") as f:
-            out[rel] = f.read()
-    return out
 
 
 def sandboxed(ws, command: str = "python main.py") -> tuple[str, str]:
@@ -47,4 +37,4 @@ def assert_fixed(inst, ws):
     obs, out = sandboxed(ws)
     assert obs == "PASS", obs
     assert out == inst.expected_stdout
-    assert changed_functions(inst.files, files_of(ws)) == set(inst.necessary)
+    assert changed_functions(inst.files, read_repo(ws)) == set(inst.necessary)

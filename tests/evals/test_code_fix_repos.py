@@ -86,6 +86,7 @@ def test_project_names_shadow_nothing():
 
 def test_deterministic_and_bounded():
     assert generate(12, 3, "import", "realistic") == generate(12, 3, "import", "realistic")
+    assert len({generate(12, 3, "import", "realistic"), generate(12, 3, "import", "realistic"), generate(12, 4)}) == 2
     assert generate(12, 3).files != generate(12, 4).files
     for n in (16, 200, 1024):
         for kind in KINDS:

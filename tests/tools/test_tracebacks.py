@@ -74,3 +74,10 @@ def test_check_tool_in_the_sandbox(ws):
     assert Check(ws, sandbox, command="exit 3").call().text == "FAIL exit 3"
     assert not check.call(command="rm -rf /").ok  # the command is the workspace's, not the caller's
     assert check.snapshot()["command"] == "python main.py"
+
+
+def test_hints_of_newer_pythons_are_dropped_too():
+    """Python 3.12 words another hint; its traceback module prints them all (the GPU machine's)."""
+    out = ('Traceback (most recent call last):\n  File "/r/main.py", line 1, in <module>\n    os.getcwd()\n'
+           "NameError: name 'os' is not defined. Did you forget to import 'os'?\n")
+    assert trim_traceback(out, 1, "/r") == "FAIL exit 1\nmain.py:1 in <module>: os.getcwd()\nNameError: name 'os' is not defined"

@@ -46,6 +46,9 @@ class RepoInstance(Instance):
     necessary: tuple[str, ...] = ()
     seed: int = 0
 
+    def __hash__(self) -> int:  # the dict fields are not hashable; the id names the instance
+        return hash(self.instance_id)
+
 
 def generate(size: int, seed: int, family: str = "plumbing", style: str = "paper",
              kind: str = "random") -> RepoInstance:
@@ -87,6 +90,16 @@ def write_repo(files: dict[str, str], directory: str) -> str:
         with open(full, "w", encoding="utf-8", newline="") as f:
             f.write(text)
     return directory
+
+
+def read_repo(ws) -> dict[str, str]:
+    """A workspace's files as its tools see them (``.gitignore`` honoured, nothing outside the
+    root), relative path -> text: what ``changed_functions`` compares after a run."""
+    out = {}
+    for rel in ws.list_files():
+        with open(os.path.join(ws.root, rel), encoding="utf-8", errors="replace") as f:
+            out[rel] = f.read()
+    return out
 
 
 def functions(src: str) -> dict[str, str]:

@@ -69,7 +69,7 @@ class CodeFix:
         """Every hard case of every part (``graph.py``, ``realistic.py`` name them)."""
         n = max(self.min_size, size)
         return [generate(n, rng.randrange(2 ** 31), family, style, kind)
-                for style, family in self.parts for kind in _kinds(style, family)[1:]]
+                for style, family in self.parts for kind in kinds_of(style, family)[1:]]
 
     def max_tokens(self, x) -> int:
         size = x.size if isinstance(x, RepoInstance) else x if isinstance(x, int) else LARGEST
@@ -95,7 +95,8 @@ class CodeFix:
         return fast_trace(codec, instance.text, self.steps(instance.check), repo.call)
 
 
-def _kinds(style: str, family: str) -> tuple[str, ...]:
+def kinds_of(style: str, family: str) -> tuple[str, ...]:
+    """The instance kinds of a style and family, ``random`` first, then the hard cases."""
     if family == "import":
         return IMPORT_KINDS
     return KINDS if style == "paper" else PLUMBING_KINDS
