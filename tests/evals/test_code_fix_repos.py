@@ -125,3 +125,29 @@ def test_fails_before_passes_after_in_the_sandbox(tmp_path, style, family, kind)
         if want == "PASS":
             assert out == inst.expected_stdout
         ws.discard()
+
+
+def test_in_process_runs_touch_no_global_stream():
+    """A thread printing meanwhile (a progress bar's refresh) neither leaks into the run's output
+    nor receives any of it."""
+    import contextlib
+    import io
+    import threading
+
+    inst = generate(16, 2, "plumbing", "realistic")
+    run, stop, leaked = InProcess(), threading.Event(), io.StringIO()
+
+    def chatter():
+        while not stop.is_set():
+            print("progress 42%")
+
+    with contextlib.redirect_stdout(leaked):
+        t = threading.Thread(target=chatter)
+        t.start()
+        try:
+            outs = [run.run(inst.fixed) for _ in range(20)]
+        finally:
+            stop.set()
+            t.join()
+    assert all(o == (0, inst.expected_stdout) for o in outs) and "progress" not in inst.expected_stdout
+    assert set(leaked.getvalue().split("\n")) <= {"progress 42%", ""}

@@ -173,3 +173,26 @@ def test_max_tokens_bounds_every_training_trace():
             n = len(task.trace(C, inst)[0])
             assert n <= task.max_tokens(inst) <= task.max_tokens(16), (inst.instance_id, n)
         assert task.max_tokens("any text") == task.max_tokens(1024)
+
+
+@pytest.mark.slow
+def test_training_on_code_fix_with_worker_processes(tmp_path):
+    """``tapehead train code-fix``'s path: worker processes build the same batches as inline."""
+    from tapehead.agent import models
+    from tapehead.evals.data import Prefetched
+    from tapehead.evals.training import train_policy
+
+    src = TraceSource("code-fix", 8, 4, seq_len=get_task("code-fix").max_tokens(8), seed=1)
+    pre = Prefetched(src, workers=1, ahead=2)
+    try:
+        got, want = pre.batch(0), src.batch(0)
+        assert got.input_ids.equal(want.input_ids) and got.loss_mask.equal(want.loss_mask)
+    finally:
+        pre.close()
+    cfg = dict(arch="mamba2", d_model=32, n_layer=1, d_state=8, headdim=8, chunk_size=16)
+    summary = train_policy("code-fix", cfg, out_dir=str(tmp_path / "run"), steps=2, batch=4, seq_len=None,
+                           max_size=8, workers=2, checkpoint_every=0, val_every=0, ship=str(tmp_path / "p"),
+                           log=lambda *a, **k: None)
+    assert summary["step"] == 2 and summary["target_tokens_seen"] > 0
+    _, meta = models.load(str(tmp_path / "p"))
+    assert meta["recipe"]["task"] == "code-fix" and meta["recipe"]["seq_len"] >= get_task("code-fix").max_tokens(8)

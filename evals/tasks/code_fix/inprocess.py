@@ -7,7 +7,8 @@ statement forms the generators write: ``import m``, ``from a.b import c``, ``fro
 module``; anything else goes to the real ``__import__``): each file is compiled with its path
 relative to the root as filename, and code objects are cached by text, so a check after one edit
 compiles one file. The importlib machinery costs ~150 us a module, this ~10 us; its frames, like
-ours, are not the workspace's and never reach the observation. stdout and stderr are captured; an
+ours, are not the workspace's and never reach the observation. What the code prints is captured
+(the generators' code writes only with ``print``: it gets one into the run's buffer); an
 uncaught exception is formatted with ``traceback`` (``extract_tb`` of its innermost frames, in the
 interpreter's layout, and ``format_exception_only``: the observation shows only the innermost
 workspace frame and the error), then ``trim_traceback`` makes the same compact observation as the
@@ -21,7 +22,6 @@ else runs in the sandbox. Nothing is registered in ``sys.modules``.
 from __future__ import annotations
 
 import builtins
-import contextlib
 import io
 import linecache
 import traceback
@@ -46,9 +46,11 @@ def compiled(path: str, text: str) -> types.CodeType:
 
 
 class _Importer:
-    """``__import__`` for one run: the repository's modules from the dict, the rest from Python."""
+    """``__import__`` for one run: the repository's modules from the dict, the rest from Python.
+    Its builtins also carry a ``print`` into the run's own buffer: nothing global is swapped (a
+    progress bar's refresh thread writing to ``sys.stdout`` meanwhile stays out of the output)."""
 
-    def __init__(self, files: dict[str, str]):
+    def __init__(self, files: dict[str, str], out: io.StringIO):
         self.files = files
         self.paths: dict[str, str] = {}  # module name -> file
         self.packages: set[str] = set()
@@ -62,7 +64,11 @@ class _Importer:
                 self.packages.add(mod)
             self.packages.update(".".join(parts[:k]) for k in range(1, len(parts)))
         self.modules: dict[str, types.ModuleType] = {}
-        self.builtins = dict(builtins.__dict__, __import__=self)
+
+        def print_(*args, sep=" ", end="\n", file=None, flush=False):
+            builtins.print(*args, sep=sep, end=end, file=out if file is None else file, flush=flush)
+
+        self.builtins = dict(builtins.__dict__, __import__=self, print=print_)
 
     def ours(self, name: str) -> bool:
         return name in self.paths or name in self.packages
@@ -110,18 +116,17 @@ class InProcess:
     def run(self, files: dict[str, str]) -> tuple[int, str]:
         if self.script not in files:
             return 2, f"python: can't open file {self.script!r}: [Errno 2] No such file or directory\n"
-        importer = _Importer(files)
-        main = {"__name__": "__main__", "__file__": self.script, "__builtins__": importer.builtins}
         out = io.StringIO()
+        importer = _Importer(files, out)
+        main = {"__name__": "__main__", "__file__": self.script, "__builtins__": importer.builtins}
         status = 0
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            try:
-                exec(compiled(self.script, files[self.script]), main)
-            except SystemExit as e:
-                status = _exit_status(e, out)
-            except Exception as e:  # what the interpreter would print, then exit 1
-                out.write(_format(e, files))
-                status = 1
+        try:
+            exec(compiled(self.script, files[self.script]), main)
+        except SystemExit as e:
+            status = _exit_status(e, out)
+        except Exception as e:  # what the interpreter would print, then exit 1
+            out.write(_format(e, files))
+            status = 1
         return status, out.getvalue()
 
     def check(self, files: dict[str, str]) -> str:
