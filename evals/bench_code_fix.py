@@ -11,7 +11,8 @@ trace generation rate per worker, seconds per check in the sandbox and in proces
    process (the column says which);
 2. traces per second of one process (``task.sample`` + ``task.trace``: what a data worker does) at
    each ``--rate-sizes`` size, for repositories of exactly that size and for training draws of 4 to
-   that size;
+   that size, in wall time and per CPU second (what a worker with a core of its own gets: the
+   figure that holds on a shared machine);
 3. seconds per check: the sandboxed check tool, and the in-process run of the training path.
 """
 
@@ -93,15 +94,18 @@ def trace_rates(sizes, seconds, codec, log=print) -> list[dict]:
         task = get_task(task_name)
         for size in sizes:
             for train in (False, True):
-                rng, k, tokens, t0 = random.Random(size), 0, 0, time.perf_counter()
+                rng, k, tokens = random.Random(size), 0, 0
+                t0, c0 = time.perf_counter(), time.process_time()
                 while time.perf_counter() - t0 < seconds:
                     toks, _ = task.trace(codec, task.sample(size, rng, train=train))
                     k, tokens = k + 1, tokens + len(toks)
-                dt = time.perf_counter() - t0
+                dt, cpu = time.perf_counter() - t0, time.process_time() - c0
                 row = {"task": task_name, "size": size, "sizes": f"4..{size}" if train else str(size),
-                       "traces_per_s": round(k / dt, 1), "tokens_per_trace": round(tokens / k), "traces": k}
+                       "traces_per_s": round(k / dt, 1), "traces_per_cpu_s": round(k / cpu, 1),
+                       "tokens_per_trace": round(tokens / k), "traces": k}
                 rows.append(row)
-                log(f"{task_name:<16} size {row['sizes']:>6}: {row['traces_per_s']:>6} traces/s, "
+                log(f"{task_name:<16} size {row['sizes']:>6}: {row['traces_per_s']:>6} traces/s "
+                    f"({row['traces_per_cpu_s']} per CPU second: a worker with a core of its own), "
                     f"{row['tokens_per_trace']:,} tokens/trace")
     return rows
 
