@@ -196,3 +196,15 @@ def test_training_on_code_fix_with_worker_processes(tmp_path):
     assert summary["step"] == 2 and summary["target_tokens_seen"] > 0
     _, meta = models.load(str(tmp_path / "p"))
     assert meta["recipe"]["task"] == "code-fix" and meta["recipe"]["seq_len"] >= get_task("code-fix").max_tokens(8)
+
+
+def test_the_worked_examples_in_docs_are_the_teachers_traces():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "tasks.md").read_text()
+    for inst in (generate(4, 1), generate(5, 2, "import", "realistic", "three")):
+        tokens, _ = get_task("code-fix").trace(C, inst)
+        for c in C.calls(tokens, len(C.prompt(inst.text))):
+            args = f" {c['call']['text']}" if c["call"]["text"] else ""
+            line = f"[CALL]{c['tool']}{args}[/CALL][OBS]{c['observation'].replace(chr(10), '⏎')}[/OBS]"
+            assert line in doc, line

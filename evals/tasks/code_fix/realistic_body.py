@@ -3,7 +3,7 @@
 A body is statements over typed values (``int`` >= 0 and non-empty ``str``, so every generated
 condition ``if amount >= 0:`` / ``if label:`` holds and no operation fails by accident): a
 docstring, local computations (arithmetic, f-strings, module constants), the calls of the call
-graph -- in loops when a call repeats, sometimes under a condition, results kept when the callee
+graph -- a call that repeats in a loop or written out several times, sometimes under a condition, results kept when the callee
 returns one, long calls wrapped one argument per line -- prints, comments, and a return. Every
 call of the call graph is executed, which the plumbing fix relies on (a call that never ran would
 never fail, and the interactive teacher would never see it).
@@ -139,6 +139,10 @@ class Body:
 
     def call(self, child: int, repeat: int) -> None:
         r, callee = self.rng, self.repo.fns[child]
+        if repeat > 1 and r.random() < 0.4:  # written out: several call sites of one callee
+            for _ in range(repeat):
+                self.call(child, 1)
+            return
         depth = 1
         if repeat > 1:
             self.emit(depth, f"for {r.choice(('attempt', '_', 'round_', 'i'))} in range({repeat}):")
