@@ -54,6 +54,9 @@ def cmd_solve(args) -> int:
     from .runner import resolve_policy
 
     task = get_task(args.task)
+    if hasattr(task, "tools"):  # the coding tasks: their tools are a workspace's, not the tape's
+        raise ValueError(f"{task.name} works on a repository, not on a text: run it on a directory "
+                         f"(tapehead fix DIR, or tapehead run --task {task.name} --workspace DIR)")
     if args.teacher and args.policy:
         raise ValueError("give --policy or --teacher, not both")
     cap = options.max_input_bytes(args)

@@ -9,7 +9,10 @@ to ``PAD_TO`` (64, the SSD chunk), never more than ``seq_len``: a task whose tra
 length (multiplication, the logical graph) trains on far less padding than its worst-case bound.
 
 Teacher traces cost a few microseconds per token in Python; on the GPU machine ``Prefetched``
-builds the next batches in worker processes while the current one trains.
+builds the next batches in worker processes while the current one trains. A task with a
+``trace(codec, instance) -> (tokens, loss_mask)`` hook builds its own (the coding tasks: the
+teacher against an in-memory repository instead of a sandbox per check; its parity with the real
+loop is tested by the task).
 """
 
 from __future__ import annotations
@@ -28,8 +31,13 @@ from tapehead.agent.tasks import get_task
 PAD_TO = 64  # batch lengths are multiples of this (Mamba-2's chunk size)
 
 
-def trace(task, codec, text: str) -> tuple[list[int], list[bool]]:
-    """The teacher's tokens and loss mask for one episode input."""
+def trace(task, codec, inst) -> tuple[list[int], list[bool]]:
+    """The teacher's tokens and loss mask for one instance: the task's ``trace`` hook when it has
+    one, else the teacher through the real loop on the instance's text."""
+    hook = getattr(task, "trace", None)
+    if hook is not None:
+        return hook(codec, inst)
+    text = inst.text
     traj = run_episode(task.teacher(codec), codec, text, task=task.name, call_tools=getattr(task, "call_tools", None))
     if traj.exit != "eos":
         raise RuntimeError(f"teacher for {task.name} did not finish on {text!r}: {traj.exit}")
@@ -56,17 +64,22 @@ class TraceSource:
         codec = get_codec()
         rows = self.batch_size // world_size
         rng = random.Random(f"{self.seed}/{step}/{rank}")
-        ids = np.full((rows, self.seq_len), codec.PAD, dtype=np.int64)
-        mask = np.zeros((rows, self.seq_len), dtype=bool)
-        lengths = []
-        for r in range(rows):
+        traces = []
+        for _ in range(rows):
             task, inst = self.draw(rng)
-            toks, m = trace(task, codec, inst.text)
+            toks, m = trace(task, codec, inst)
             if len(toks) > self.seq_len:
-                raise ValueError(f"trace of {inst.text!r} has {len(toks)} tokens > seq_len {self.seq_len}; raise --seq-len")
+                raise ValueError(f"trace of {inst.text[:200]!r} has {len(toks)} tokens > seq_len {self.seq_len}; "
+                                 "raise --seq-len")
+            traces.append((toks, m))
+        lengths = [max(2, len(toks)) for toks, _ in traces]
+        # as wide as the longest row (seq_len is a bound, which for the coding tasks is far above it)
+        width = self._width(max(lengths))
+        ids = np.full((rows, width), codec.PAD, dtype=np.int64)
+        mask = np.zeros((rows, width), dtype=bool)
+        for r, (toks, m) in enumerate(traces):
             ids[r, : len(toks)] = toks
             mask[r, : len(m)] = m
-            lengths.append(max(2, len(toks)))
         groups = [list(range(rows))]
         if self.micro_tokens > 0:  # shortest first; a group grows while its padded size fits
             groups = []

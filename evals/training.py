@@ -23,8 +23,11 @@ def seq_len_for(task_name: str, train_size: int, samples: int = 64) -> int:
     import random
 
     task = get_task(task_name)
-    rng = random.Random(0)
-    bound = max(task.max_tokens(task.sample(train_size, rng).text) for _ in range(samples))
+    if hasattr(task, "trace"):  # the coding tasks bound their traces by repository size
+        bound = task.max_tokens(train_size)
+    else:
+        rng = random.Random(0)
+        bound = max(task.max_tokens(task.sample(train_size, rng).text) for _ in range(samples))
     return (bound + 63) // 64 * 64
 
 

@@ -37,6 +37,10 @@ class ToolSpec:
     doc: str  # one line
     category: str
     args: tuple[Arg, ...] = ()
+    # The short call form (agent/trace/calls.py): "first" = the text is the first argument,
+    # verbatim; "words" = whitespace-separated words fill the arguments in order, ``name=value``
+    # names one (for tools whose arguments are all short: paths, identifiers, line numbers).
+    short_form: str = "first"
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -35,29 +35,31 @@ class Toolset:
 
     # --- construction ---------------------------------------------------------------------------------
     @classmethod
-    def for_workspace(cls, directory: str, sandbox_limits=None) -> "Toolset":
-        from tapehead.tools.code.workspace_tools import workspace_tools
+    def for_workspace(cls, directory: str, sandbox_limits=None, check: str | None = None) -> "Toolset":
+        """``check``: the command of the ``check`` tool (default ``python main.py``)."""
+        from tapehead.tools.code.workspace_tools import DEFAULT_CHECK, workspace_tools
         from tapehead.tools.workspace.workspace import Workspace
 
         ws = Workspace.create(directory)
-        return cls(workspace_tools(ws, sandbox_limits), workspace=ws, note=f"scratch copy of {ws.source}")
+        return cls(workspace_tools(ws, sandbox_limits, check or DEFAULT_CHECK), workspace=ws,
+                   note=f"scratch copy of {ws.source}")
 
     @classmethod
-    def reattach(cls, snap: dict, sandbox_limits=None) -> "Toolset":
+    def reattach(cls, snap: dict, sandbox_limits=None, check: str | None = None) -> "Toolset":
         """The toolset of a recorded workspace (``Workspace.snapshot()``): the same scratch copy if
         it is still there, else a fresh copy of its source. The record comes from a session database
         (untrusted): ``Workspace.attach`` checks it before any path in it is used, and raises
         ``WorkspaceInvalid`` (a ValueError with a one-line reason) for one that is not ours."""
-        from tapehead.tools.code.workspace_tools import workspace_tools
+        from tapehead.tools.code.workspace_tools import DEFAULT_CHECK, workspace_tools
         from tapehead.tools.workspace.workspace import Workspace, WorkspaceGone
 
         try:
             ws = Workspace.attach(snap)
         except WorkspaceGone as gone:
-            ts = cls.for_workspace(snap["source"], sandbox_limits)
+            ts = cls.for_workspace(snap["source"], sandbox_limits, check)
             ts.note = f"{gone}: made a fresh copy of {snap['source']}"
             return ts
-        return cls(workspace_tools(ws, sandbox_limits), workspace=ws,
+        return cls(workspace_tools(ws, sandbox_limits, check or DEFAULT_CHECK), workspace=ws,
                    note=f"reattached to the scratch copy {ws.scratch}")
 
     # --- use ----------------------------------------------------------------------------------------
@@ -74,14 +76,7 @@ class Toolset:
         """``Episode.call_tools`` for the memory tools of one episode, and those tools (for snapshots).
         A malformed call raises, which the episode turns into an error that counts as malformed."""
         tools = self.memory_tools(tape)
-
-        def bind(tool):
-            def run(text: str) -> str:
-                obs = tool.call(**parse_args(tool.spec, text))
-                return obs.text
-            return run
-
-        return {t.name: bind(t) for t in tools}, tools
+        return call_functions(tools), tools
 
     def names(self) -> list[str]:
         return sorted(self.actions)
@@ -93,3 +88,15 @@ class Toolset:
         """Forget the tools; the workspace stays (the session may resume; ``sessions delete``
         discards it)."""
         self.actions = {}
+
+
+def call_functions(tools: Iterable) -> dict[str, Callable[[str], str]]:
+    """``{name: fn(call arguments text) -> observation text}`` for tools run inside the episode
+    (``Episode.call_tools``): the memory tools here, any tools in a bare ``run_episode``. A
+    malformed call raises ``CallError``, which the episode answers as malformed."""
+    def bind(tool):
+        def run(text: str) -> str:
+            return tool.call(**parse_args(tool.spec, text)).text
+        return run
+
+    return {t.name: bind(t) for t in tools}

@@ -8,7 +8,11 @@ between the tokens is split at the first space into the tool's name and ``ARGS``
   ``[CALL]run {"command": "python -c 'print(1)'", "timeout_s": 5}[/CALL]``;
 - any other text: the value of the tool's *first* argument, verbatim (the short form for the
   common case): ``[CALL]run python -c 'print(1)'[/CALL]``, ``[CALL]read_file src/app.py[/CALL]``.
-  An ``int``/``float``/``bool`` first argument is converted from the text.
+  An ``int``/``float``/``bool`` first argument is converted from the text;
+- for a tool whose spec says ``short_form="words"`` (the structured edits of
+  ``tools/code/refactor_tools.py``, whose arguments are all short), the text is split into words
+  (shell quoting): the words fill the arguments in order, and ``name=value`` names one:
+  ``[CALL]pass_arg f7.py foo v10 line=6[/CALL]``.
 
 ``parse_args`` checks names, required arguments and types against the tool's ``ToolSpec`` and
 raises ``CallError`` with a message written for the policy; the agent answers it with an error
@@ -19,6 +23,7 @@ tool itself refuses (a missing file) is an ordinary observation and does not cou
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Any
 
 _TYPES = {"str": (str,), "int": (int,), "bool": (bool,), "float": (int, float)}
@@ -54,9 +59,38 @@ def parse_args(spec, text: str) -> dict[str, Any]:
     else:
         if not spec.args:
             raise CallError(f"{spec.name} takes no arguments, got {_short(text)!r}")
-        first = spec.args[0]
-        args = {first.name: _convert(spec.name, first, text)}
+        if getattr(spec, "short_form", "first") == "words":
+            args = _words(spec, stripped)
+        else:
+            first = spec.args[0]
+            args = {first.name: _convert(spec.name, first, text)}
     return check_args(spec, args)
+
+
+def _words(spec, text: str) -> dict[str, Any]:
+    """``a b name=c`` -> the arguments in order, then the named ones (``short_form="words"``)."""
+    try:
+        words = shlex.split(text)
+    except ValueError as e:
+        raise CallError(f"{spec.name}: cannot split the arguments into words ({e})") from None
+    known = {a.name: a for a in spec.args}
+    args: dict[str, Any] = {}
+    positional = iter(spec.args)
+    for w in words:
+        key, eq, value = w.partition("=")
+        if eq and key in known:
+            arg = known[key]
+        else:
+            arg, value = next(positional, None), w
+            while arg is not None and arg.name in args:
+                arg = next(positional, None)
+            if arg is None:
+                raise CallError(f"{spec.name}: too many arguments ({_short(text)!r}); expected "
+                                f"{' '.join(a.name for a in spec.args)}")
+        if arg.name in args:
+            raise CallError(f"{spec.name}: argument {arg.name!r} given twice")
+        args[arg.name] = _convert(spec.name, arg, value)
+    return args
 
 
 def check_args(spec, args: dict[str, Any]) -> dict[str, Any]:

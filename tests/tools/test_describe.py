@@ -10,7 +10,8 @@ from tapehead.tools.base import CATEGORIES, Observation, Tool
 from tapehead.tools.code.workspace_tools import workspace_tools
 
 NAMES = ["list_files", "read_file", "grep", "outline", "find_definition", "find_calls", "replace_text",
-         "replace_lines", "create_file", "run", "run_python", "git_status", "git_diff", "git_reset"]
+         "replace_lines", "create_file", "add_param", "pass_arg", "add_import", "run", "run_python", "check",
+         "git_status", "git_diff", "git_reset"]
 
 
 def test_all_tools_are_there_and_describe_themselves(ws):
@@ -40,7 +41,11 @@ def test_discarded_workspace_answers_with_refusals(ws):
              "replace_text": {"path": "a", "old": "x", "new": "y"},
              "replace_lines": {"path": "a", "start": 1, "end": 1, "text": "x"},
              "create_file": {"path": "a", "content": ""}, "run": {"command": "true"},
-             "run_python": {"path": "a.py"}, "git_status": {}, "git_diff": {}, "git_reset": {"path": "."}}
+             "run_python": {"path": "a.py"}, "git_status": {}, "git_diff": {}, "git_reset": {"path": "."},
+             "add_param": {"path": "a.py", "function": "f", "name": "x"},
+             "pass_arg": {"path": "a.py", "function": "f", "name": "x"},
+             "add_import": {"path": "a.py", "name": "x", "source": "b.py"}, "check": {}}
+    assert sorted(calls) == sorted(NAMES)
     for name, kwargs in calls.items():
         obs = tools[name].call(**kwargs)
         assert not obs.ok and "discarded" in obs.text, name
