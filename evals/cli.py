@@ -142,6 +142,9 @@ def register_eval(sub) -> None:
     p.add_argument("--tensor-loop", action="store_true",
                    help="tape on the device, no host sync per token (tapehead.agent.loops.tensor); tape-only tasks")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    from .coding.cli import add_eval_options  # tapehead eval code-fix (evals/coding/cli.py)
+
+    add_eval_options(p)
     p.set_defaults(func=cmd_eval)
 
 
@@ -153,6 +156,10 @@ def cmd_eval(args) -> int:
 
     if args.task == "suite":
         return cmd_suite(args)
+    if args.task == "code-fix":  # repositories against size, graded in the sandbox
+        from .coding.cli import cmd_eval as cmd_code_fix
+
+        return cmd_code_fix(args)
     task = get_task(args.task)
     sizes = _sizes(args.sizes)
     out_dir = args.out or f"runs/eval-{task.name}-{time.strftime('%Y%m%d-%H%M%S')}"

@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tapehead.tools.sandbox.sandbox import Limits, Sandbox
 from tapehead.tools.workspace.workspace import Workspace
+from . import task_api
 from .patch import apply_patch
 from .record import BenchInstance
 from .repo_files import RepoRefused, read_tree, texts, write_files
@@ -35,9 +36,7 @@ HIDDEN_PREFIX = "exec 2>/dev/null\n"  # the hidden check compares stdout alone
 
 def changed(before: dict[str, bytes], after: dict[str, bytes]) -> list[str]:
     """``path::qualname`` of the Python functions that differ (the code-fix tasks' own rule)."""
-    from tapehead.evals.tasks.code_fix import changed_functions
-
-    return sorted(changed_functions(texts(before), texts(after)))
+    return sorted(task_api.changed_functions(texts(before), texts(after)))
 
 
 def grade_one(inst: BenchInstance, patch, *, limits: Limits | None = None, scratch_parent: str | None = None) -> dict:

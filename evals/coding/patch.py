@@ -172,5 +172,6 @@ def _first_error(message: str) -> str:
     lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
     for ln in lines:
         if "error:" in ln:
-            return ln[ln.index("error:") + 6:].strip()[:300]
+            ln = ln[ln.index("error:") + 6:].strip()
+            return (ln[:-1] if ln.count("'") % 2 else ln)[:300]  # GitPython quotes stderr: drop its closing quote
     return (lines[-1] if lines else message)[:300]

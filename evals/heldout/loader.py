@@ -5,7 +5,8 @@ then sections opened by a line ``-- NAME --``), so that a whole repository reads
 
 - the header: ``key: value`` lines: ``title``, ``family`` (plumbing | import), ``check`` (the
   command that fails before the fix and passes after), ``necessary`` (comma-separated
-  ``path::qualname`` of the functions the minimal fix changes; empty for an import fix);
+  ``path::qualname`` of the functions the minimal fix changes, ``path::<module>`` for a change
+  outside any function, such as an import);
 - ``-- problem_statement --``: the issue as a user would file it;
 - ``-- repo/PATH --``: each file of the buggy repository;
 - ``-- fixed/PATH --``: each file the reference fix changes, as it is after the fix;
