@@ -84,7 +84,7 @@ def solve(inst: BenchInstance, policy, codec, *, limits: Limits | None = None, s
     tools = InstanceTools(inst, sandbox_limits, scratch_parent)
     try:
         t0 = time.perf_counter()
-        traj = run_episode(policy, codec, inst.problem_statement, task=task_api.task_name(inst.family),
+        traj = run_episode(policy, codec, inst.problem_statement, task=task_api.task_name(inst.family, inst.style),
                            limits=limits or limits_for(inst), call_tools=tools.fns, policy_name=policy_name)
         traj.seconds = round(time.perf_counter() - t0, 6)
         return Solved(tools.diff(), traj, Counter(tools.calls))

@@ -4,7 +4,7 @@ Convention: the harness (bench, grader, fix, eval) works on ``BenchInstance`` re
 (``evals/coding/record.py``), which any user can write; the tasks work on their ``RepoInstance``
 (the generator's frozen dataclass). This module converts between the two, and is the only caller of
 the tasks' API: ``generate``, ``changed_functions``, the teachers, the workspace tools with their
-``check`` command, and the task names (``code-fix-plumbing``, ``code-fix-import``, ...).
+``check`` command, and the task names (``code-fix-paper``, ``code-fix-plumbing``, ``code-fix-import``, ``code-fix``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from .repo_files import texts
 
 FAMILIES = ("plumbing", "import")
 STYLES = ("paper", "realistic")
+LARGEST = 1024  # functions: the bound used for an instance of unknown size
 
 
 def code_fix():
@@ -23,9 +24,11 @@ def code_fix():
     return module
 
 
-def task_name(family: str | None) -> str:
-    """The registered task whose teacher knows this bug family (the mixture when unknown)."""
-    return f"code-fix-{family}" if family in FAMILIES else "code-fix"
+def task_name(family: str | None, style: str | None = None) -> str:
+    """The registered task for this family and style (the mixture when unknown): its teacher and tools."""
+    if family == "plumbing":
+        return "code-fix-paper" if style == "paper" else "code-fix-plumbing"
+    return "code-fix-import" if family == "import" else "code-fix"
 
 
 def generate(size: int, seed: int, family: str = "plumbing", style: str = "paper", kind: str = "random"):
@@ -54,21 +57,23 @@ def repo_instance(inst: BenchInstance):
                         necessary=tuple(inst.necessary or ()))
 
 
+def task_of(inst: BenchInstance):
+    return get_task(task_name(inst.family, inst.style))
+
+
 def teacher(codec, inst: BenchInstance):
-    """The hard-coded teacher of the instance's bug family, as a policy."""
-    return get_task(task_name(inst.family)).teacher(codec, repo_instance(inst))
+    """The hard-coded teacher of the instance's bug family, as a policy (it reads only observations)."""
+    return task_of(inst).teacher(codec, repo_instance(inst))
 
 
 def max_tokens(inst: BenchInstance) -> int:
     """A bound on the teacher's trace for this instance (episodes are cut past a multiple of it)."""
-    return get_task(task_name(inst.family)).max_tokens(repo_instance(inst))
+    return task_of(inst).max_tokens(inst.size or LARGEST)
 
 
 def workspace_tools(ws, check: str, limits=None) -> list:
-    """Every workspace tool, the ``check`` tool running ``check``, sandboxed under ``limits``."""
-    from tapehead.tools.code.workspace_tools import workspace_tools as tools
-
-    return tools(ws, limits, check)
+    """The tools a code-fix policy gets on ``ws``: the ``check`` tool runs ``check``, sandboxed under ``limits``."""
+    return get_task("code-fix").tools(ws, check, limits)
 
 
 def changed_functions(before: dict[str, str], after: dict[str, str]) -> set[str]:
