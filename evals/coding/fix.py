@@ -6,8 +6,8 @@ repository's own virtual environment when it has one (``evals/coding/venv.py``) 
 LangGraph agent (``tapehead.agent.agent.Agent``, a session in the sessions database) runs the
 policy on the problem statement made for CMD. Every call is streamed on stderr with its arguments,
 its observation cut to a few lines, and edits shown as the tool's excerpt. At the end the diff is
-shown and the user is asked to accept it (``--yes`` accepts, for scripts; without a terminal and
-without ``--yes`` nothing is accepted); accepting copies the changed files into DIR
+shown with the check's result and the user is asked to accept it (``--yes`` accepts, for scripts,
+but only a diff whose check passes; with nobody to answer nothing is accepted); accepting copies the changed files into DIR
 (``Workspace.accept``: refused when DIR changed meanwhile). The scratch copy is then discarded.
 """
 
@@ -79,10 +79,15 @@ def run_fix(directory: str, check: str, *, policy: str | None = None, teacher: b
         if diff:
             if err is not None and not as_json:
                 _show_diff(err, diff)
-            if yes or (ask is not None and ask("accept this diff into your tree? [y/N] ")):
+            passed = final.data.get("returncode") == 0
+            if err is not None and not as_json:
+                err.print(f"check after the run: {final.text.splitlines()[0] if final.text else ''}", highlight=False)
+            if yes and not passed:  # a script's --yes never takes a fix whose check still fails
+                note = "not accepted: the check still fails in the scratch copy; your tree is unchanged"
+            elif yes or (ask is not None and ask("accept this diff into your tree? [y/N] ")):
                 obs = ws.accept()
                 accepted, note = obs.ok, obs.text.splitlines()[0]
-            else:
+            elif not note:
                 note = "not accepted: your tree is unchanged" + ("" if ask is not None else " (pass --yes to accept without asking)")
         result = {"session": res.thread_id, "exit": res.exit, "tokens": traj.generated, "calls": len(calls),
                   "check_runs": sum(1 for c in calls if c.get("tool") == "check"), "seconds": round(seconds, 3),

@@ -59,6 +59,15 @@ def test_fix_without_yes_and_a_no_answer_leaves_the_tree_unchanged(repo, tmp_pat
     assert read_tree(directory) == before
 
 
+def test_fix_yes_takes_no_diff_whose_check_still_fails(tmp_path):
+    """The teacher gets stuck on a use inside a list comprehension (inventory): a partial diff is not accepted."""
+    inst = loader.load("inventory")
+    write_files(inst.files, str(tmp_path / "inv"))
+    res = run_fix(str(tmp_path / "inv"), "python main.py", teacher=True, yes=True, db=str(tmp_path / "s.sqlite"))
+    assert res["diff"] and not res["check_passed"] and not res["accepted"] and "still fails" in res["note"]
+    assert read_tree(str(tmp_path / "inv"))[0] == inst.files
+
+
 def test_fix_without_a_policy_says_so_in_one_line(repo, capsys):
     _, directory = repo
     assert main(["fix", directory, "--check", "python main.py"]) == 2
@@ -102,12 +111,12 @@ def test_eval_code_fix_teacher_is_100_percent_and_resumes(tmp_path, capsys):
 
 
 def test_eval_code_fix_on_a_given_benchmark_file(tmp_path, capsys):
-    inst = tmp_path / "held.jsonl"
-    assert main(["bench", "make", "heldout", "--out", str(inst)]) == 0
+    inst = tmp_path / "held.jsonl"  # two of the held-out set, as a user's own benchmark file
+    inst.write_text("".join(json.dumps(loader.load(n).to_json()) + "\n" for n in ("invoice_cli", "csv_pipeline")))
     assert main(["eval", "code-fix", "--teacher", "--instances", str(inst), "--n", "100", "--out", str(tmp_path / "ev"),
                  "--workers", "2", "--json"]) == 0
     res = json.loads((tmp_path / "ev" / "results.json").read_text())
-    assert sum(s["n"] for s in res["summary"]) == len(loader.names())
+    assert sum(s["n"] for s in res["summary"]) == 2
     assert all(r["pass"] and r["hidden"] and r["minimal"] for r in res["instances"]), res["instances"]
 
 
