@@ -142,27 +142,36 @@ def _opt_str(obj: dict, key: str) -> str | None:
     return v if isinstance(v, str) else None
 
 
-def load_instances(path: str) -> list[BenchInstance]:
-    """Every instance of a JSONL file; a bad line raises ``BadRecord`` naming the file and line."""
-    out, seen = [], set()
+def json_lines(path: str, what: str):
+    """``(line number, object, None)`` for each non-blank line, or ``(n, None, why)`` for one that is not JSON."""
     try:
-        fh = open(path, encoding="utf-8")
+        fh = open(path, encoding="utf-8", errors="replace")
     except OSError as e:
-        raise FileNotFoundError(f"cannot read instances file {path}: {e.strerror}") from None
+        raise FileNotFoundError(f"cannot read {what} file {path}: {e.strerror}") from None
     with fh:
         for n, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             try:
-                inst = BenchInstance.from_json(json.loads(line))
+                yield n, json.loads(line), None
             except json.JSONDecodeError as e:
-                raise BadRecord(f"{path}:{n}: not JSON ({e.msg} at column {e.colno})") from None
-            except BadRecord as e:
-                raise BadRecord(f"{path}:{n}: {e}") from None
-            if inst.instance_id in seen:
-                raise BadRecord(f"{path}:{n}: duplicate instance_id {inst.instance_id!r}")
-            seen.add(inst.instance_id)
-            out.append(inst)
+                yield n, None, f"not JSON ({e.msg} at column {e.colno})"
+
+
+def load_instances(path: str) -> list[BenchInstance]:
+    """Every instance of a JSONL file; a bad line raises ``BadRecord`` naming the file and line."""
+    out, seen = [], set()
+    for n, obj, why in json_lines(path, "instances"):
+        try:
+            if why:
+                raise BadRecord(why)
+            inst = BenchInstance.from_json(obj)
+        except BadRecord as e:
+            raise BadRecord(f"{path}:{n}: {e}") from None
+        if inst.instance_id in seen:
+            raise BadRecord(f"{path}:{n}: duplicate instance_id {inst.instance_id!r}")
+        seen.add(inst.instance_id)
+        out.append(inst)
     if not out:
         raise BadRecord(f"{path}: no instances")
     return out
@@ -181,27 +190,18 @@ def load_predictions(path: str) -> tuple[list[dict], list[dict]]:
     """(predictions, problems): each problem ``{"line", "instance_id", "reason"}`` is one line we could
     not take (not JSON, not an object, no instance_id, a duplicate); the first prediction of an id counts."""
     preds, problems, seen = [], [], set()
-    try:
-        fh = open(path, encoding="utf-8", errors="replace")
-    except OSError as e:
-        raise FileNotFoundError(f"cannot read predictions file {path}: {e.strerror}") from None
-    with fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                problems.append({"line": n, "instance_id": None, "reason": f"not JSON ({e.msg} at column {e.colno})"})
-                continue
-            iid = obj.get("instance_id") if isinstance(obj, dict) else None
-            if not isinstance(iid, str):
-                problems.append({"line": n, "instance_id": None, "reason": "not an object with a string instance_id"})
-                continue
-            if iid in seen:
-                problems.append({"line": n, "instance_id": iid, "reason": "duplicate prediction (the first one is graded)"})
-                continue
-            seen.add(iid)
-            preds.append({"line": n, "instance_id": iid, "model_name_or_path": obj.get("model_name_or_path"),
-                          "model_patch": obj.get("model_patch")})
+    for n, obj, why in json_lines(path, "predictions"):
+        if why:
+            problems.append({"line": n, "instance_id": None, "reason": why})
+            continue
+        iid = obj.get("instance_id") if isinstance(obj, dict) else None
+        if not isinstance(iid, str):
+            problems.append({"line": n, "instance_id": None, "reason": "not an object with a string instance_id"})
+            continue
+        if iid in seen:
+            problems.append({"line": n, "instance_id": iid, "reason": "duplicate prediction (the first one is graded)"})
+            continue
+        seen.add(iid)
+        preds.append({"line": n, "instance_id": iid, "model_name_or_path": obj.get("model_name_or_path"),
+                      "model_patch": obj.get("model_patch")})
     return preds, problems
