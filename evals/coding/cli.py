@@ -200,7 +200,7 @@ def cmd_eval(args) -> int:
         _sizes(DEFAULT_SIZES if args.sizes == "5,10,100,1000" else args.sizes)
     out_dir = args.out or f"runs/eval-code-fix-{time.strftime('%Y%m%d-%H%M%S')}"
     res = evaluate(sizes, args.n, policy=spec, out_dir=out_dir, instances=args.instances, family=args.family,
-                   style=args.style, seed=args.seed, workers=args.workers, device=args.device,
+                   style=args.style, seed=args.seed, workers=args.workers, device=args.device, batch_size=args.batch,
                    progress=not args.json and sys.stderr.isatty(), command="tapehead " + " ".join(sys.argv[1:]))
     png = report.plot(res, str(Path(out_dir) / "pass_rate.png"))
     if args.json:
