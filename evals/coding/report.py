@@ -49,7 +49,7 @@ def plot(results: dict, path: str, train_size: int | None = 16) -> str:
     for key, style, label in (("pass_rate", "o-", "check passes"), ("hidden_rate", "s--", "hidden check"),
                               ("minimal_rate", "^:", "minimal change")):
         ax.plot(sizes, [100 * s[key] for s in results["summary"]], style, label=label)
-    if train_size:
+    if train_size and results["policy"] != "teacher":  # a teacher was never trained
         ax.axvline(train_size, color="grey", ls=":", label=f"trained on <= {train_size}")
     ax.set_title(f"code-fix ({results['family']}, {results['style']}): {Path(results['policy']).name}")
-    return _finish(fig, ax, path, "repository size (functions)", "rate (%)")
+    return _finish(fig, ax, path, "repository size (functions)", "rate (%)", xticks=sizes)
