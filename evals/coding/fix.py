@@ -24,7 +24,6 @@ from tapehead.agent.loops.episode import Limits
 from tapehead.tools.workspace.workspace import Workspace
 from . import task_api
 from .record import BenchInstance
-from .repo_files import read_tree
 from .venv import sandbox_limits
 
 NO_POLICY = ("no trained code-fix policy ships yet (issue 15): pass --teacher to run the hard-coded teacher "
@@ -33,10 +32,10 @@ OBS_LINES = 6
 
 
 def user_instance(ws: Workspace, check: str, family: str | None, statement: str) -> BenchInstance:
-    """The user's repository as an instance (no reference fix, no hidden check): what a teacher is given."""
-    files, exe = read_tree(ws.root)
-    return BenchInstance(f"fix-{os.path.basename(ws.source)}", statement, files, (check,), family=family,
-                         style="realistic", executable=exe)
+    """The user's repository as an instance for the teacher: its check and bug family only (the
+    teacher reads the tools' answers, never the files or a reference fix)."""
+    return BenchInstance(f"fix-{os.path.basename(ws.source)}", statement, {}, (check,), family=family,
+                         style="realistic")
 
 
 def run_fix(directory: str, check: str, *, policy: str | None = None, teacher: bool = False,

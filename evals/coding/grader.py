@@ -23,6 +23,7 @@ import shutil
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from tapehead.tools.sandbox.sandbox import Limits, Sandbox
 from tapehead.tools.workspace.workspace import Workspace
@@ -77,8 +78,7 @@ def run_checks(inst: BenchInstance, repo: str, *, limits: Limits | None = None, 
     base = limits or Limits()
     # the hidden check compares whole outputs: keep all of an output as long as the expected one
     room = max(base.head_bytes, 2 * len(expected.encode("utf-8")) + 1024) if expected is not None else base.head_bytes
-    lim = Limits(**{**base.__dict__, "timeout_s": inst.timeout_s, "max_timeout_s": max(base.max_timeout_s, inst.timeout_s),
-                    "head_bytes": room})
+    lim = replace(base, timeout_s=inst.timeout_s, max_timeout_s=max(base.max_timeout_s, inst.timeout_s), head_bytes=room)
     out = {"check": True, "hidden": None, "reason": "", "check_runs": 0, "sandbox_seconds": 0.0, "outputs": []}
     ws = Workspace.create(repo, scratch_parent=scratch_parent)
     try:

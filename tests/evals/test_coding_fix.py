@@ -90,6 +90,16 @@ def test_the_checks_use_the_repository_venv(tmp_path):
     assert "current Python" in note and not plain.path_first
 
 
+def test_fix_in_a_repository_with_its_own_venv(repo, tmp_path):
+    inst, directory = repo
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", os.path.join(directory, ".venv")], check=True,
+                   timeout=120)
+    check = "python -c 'import sys; assert sys.prefix.endswith(\".venv\"), sys.prefix' && python main.py"
+    res = run_fix(directory, check, teacher=True, yes=True, db=str(tmp_path / "s.sqlite"))
+    assert res["accepted"] and res["check_passed"] and "own interpreter" in res["interpreter"]
+    assert _check(directory).stdout == inst.expected_stdout
+
+
 def test_eval_code_fix_teacher_is_100_percent_and_resumes(tmp_path, capsys):
     out = tmp_path / "ev"
     argv = ["eval", "code-fix", "--teacher", "--sizes", "4,8", "--n", "2", "--out", str(out), "--json"]
