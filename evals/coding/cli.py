@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from tapehead.agent.trace.trajectory_file import write_json_atomic
 from . import task_api
@@ -95,7 +96,7 @@ def cmd_make(args) -> int:
 
         insts = [i for size in _sizes(args.sizes) for i in instances_for(size, args.n, args.seed, args.family, args.style)]
     write_jsonl(args.out, (i.to_json(archive=True if args.archive else None) for i in insts))
-    out.print(f"wrote {len(insts)} instances to {args.out}", highlight=False)
+    out.print(f"wrote {len(insts)} instances to {args.out}", highlight=False, markup=False)
     return 0
 
 
@@ -112,12 +113,13 @@ def cmd_predict(args) -> int:
         for k, (patch, traj, runs, secs) in enumerate(pool.imap(predict_one, jobs) if pool else map(predict_one, jobs), 1):
             rows.append(prediction(insts[k - 1].instance_id, name, patch))
             err.print(f"[{k}/{len(jobs)}] {insts[k - 1].instance_id}: exit={traj.exit}, {traj.generated} tokens, "
-                      f"{runs} check runs, {secs:.1f} s, patch {len(patch)} bytes", highlight=False)
+                      f"{runs} check runs, {secs:.1f} s, patch {len(patch)} bytes", highlight=False, markup=False)
     finally:
         if pool:
             pool.terminate()
     write_jsonl(args.out, rows)
-    out.print(f"wrote {len(rows)} predictions to {args.out} ({time.perf_counter() - t0:.1f} s)", highlight=False)
+    out.print(f"wrote {len(rows)} predictions to {args.out} ({time.perf_counter() - t0:.1f} s)", highlight=False,
+              markup=False)
     return 0
 
 
@@ -132,7 +134,8 @@ def cmd_grade(args) -> int:
         done[0] += 1
         if not args.json:
             verdict = "resolved" if row["resolved"] else f"unresolved: {row['reason']}"
-            err.print(f"[{done[0]}/{len(preds)}] {row['instance_id']}: {verdict} ({row['seconds']:.2f} s)", highlight=False)
+            err.print(f"[{done[0]}/{len(preds)}] {row['instance_id']}: {verdict} ({row['seconds']:.2f} s)", highlight=False,
+                      markup=False)
 
     report = grade(insts, preds, problems, workers=args.workers, on_row=on_row)
     report.update(instances_file=str(Path(args.instances).resolve()), predictions_file=str(Path(args.predictions).resolve()),
@@ -144,10 +147,10 @@ def cmd_grade(args) -> int:
         print(json.dumps(s))
     else:
         for p in report["problems"]:
-            err.print(f"[yellow]line {p['line']}[/] {p['instance_id'] or ''}: {p['reason']}", highlight=False)
+            err.print(f"[yellow]line {p['line']}[/] {escape(p['instance_id'] or '')}: {escape(p['reason'])}", highlight=False)
         out.print(f"resolved {s['resolved']}/{s['instances']} ({100 * s['resolved_rate']:.1f}%); applied {s['applied']}, "
                   f"check {s['check']}, hidden {s['hidden']}, minimal {s['minimal']}; {s['problems']} bad prediction line(s)"
-                  + (f"; report {args.out}" if args.out else ""), highlight=False)
+                  + (f"; report {args.out}" if args.out else ""), highlight=False, markup=False)
     return 0
 
 
@@ -207,5 +210,5 @@ def cmd_eval(args) -> int:
         print(json.dumps({"results": str(Path(out_dir) / "results.json"), "plot": png, "summary": res["summary"]}))
     else:
         out.print(report.table(res))
-        out.print(f"results: {out_dir}/results.json  plot: {png}", highlight=False)
+        out.print(f"results: {out_dir}/results.json  plot: {png}", highlight=False, markup=False)
     return 0

@@ -17,6 +17,8 @@ import json
 import os
 import time
 
+from rich.markup import escape
+
 from tapehead.agent import models
 from tapehead.agent.graph import events as ev
 from tapehead.agent.graph.toolset import Toolset
@@ -50,6 +52,7 @@ def run_fix(directory: str, check: str, *, policy: str | None = None, teacher: b
     if not teacher and not policy:
         raise ValueError(NO_POLICY)
     limits, interpreter = sandbox_limits(directory)
+    show = err is not None and not as_json  # the stream on stderr, for a person watching
     ws = Workspace.create(directory)
     try:
         statement = task_api.problem_statement(check)
@@ -62,25 +65,25 @@ def run_fix(directory: str, check: str, *, policy: str | None = None, teacher: b
         run_limits = Limits(max_tokens=max_tokens or 200_000, max_consecutive_malformed=3)
         agent = Agent(policy=spec, policy_name="teacher" if teacher else None, toolset=toolset, yolo=True,
                       limits=run_limits, db=db)
-        if err is not None and not as_json:
-            err.print(f"[bold]fix[/] {ws.source}: scratch copy {ws.root}; {interpreter}", highlight=False)
+        if show:
+            err.print(f"[bold]fix[/] {escape(f'{ws.source}: scratch copy {ws.root}; {interpreter}')}", highlight=False)
         t0 = time.perf_counter()
         try:
-            res = agent.solve(statement, on_event=(lambda e: _stream(err, e)) if err is not None and not as_json else None)
+            res = agent.solve(statement, on_event=(lambda e: _stream(err, e)) if show else None)
         finally:
             agent.close()
         seconds = time.perf_counter() - t0
         diff = ws.diff_text()
-        final = toolset.actions["check"].call()
+        final = toolset.actions["check"].call()  # once more, on what the agent left
+        passed = final.data.get("returncode") == 0
+        first = final.text.splitlines()[0] if final.text else ""
         traj = res.trajectory
         calls = traj.meta.get("calls") or []
         accepted, note = False, "nothing to accept: the agent changed nothing" if not diff else ""
         if diff:
-            if err is not None and not as_json:
+            if show:
                 _show_diff(err, diff)
-            passed = final.data.get("returncode") == 0
-            if err is not None and not as_json:
-                err.print(f"check after the run: {final.text.splitlines()[0] if final.text else ''}", highlight=False)
+                err.print(f"check after the run: {first}", highlight=False, markup=False)
             if yes and not passed:  # a script's --yes never takes a fix whose check still fails
                 note = "not accepted: the check still fails in the scratch copy; your tree is unchanged"
             elif yes or (ask is not None and ask("accept this diff into your tree? [y/N] ")):
@@ -90,11 +93,11 @@ def run_fix(directory: str, check: str, *, policy: str | None = None, teacher: b
                 note = "not accepted: your tree is unchanged" + ("" if ask is not None else " (pass --yes to accept without asking)")
         result = {"session": res.thread_id, "exit": res.exit, "tokens": traj.generated, "calls": len(calls),
                   "check_runs": sum(1 for c in calls if c.get("tool") == "check"), "seconds": round(seconds, 3),
-                  "check": final.text.splitlines()[0] if final.text else "", "check_passed": final.data.get("returncode") == 0,
+                  "check": first, "check_passed": passed,
                   "diff": diff, "accepted": accepted, "note": note, "interpreter": interpreter, "error": res.error}
-        if err is not None and not as_json:
+        if show:
             err.print(f"{note}\nsession {res.thread_id}: exit={res.exit}, {traj.generated} tokens, {len(calls)} calls, "
-                      f"{seconds:.1f} s; check after: {result['check']}", highlight=False)
+                      f"{seconds:.1f} s" + (f"; error: {res.error}" if res.error else ""), highlight=False, markup=False)
         return result
     finally:
         ws.discard()
@@ -104,15 +107,15 @@ def _stream(err, e) -> None:
     """One event of the run, for a person watching: calls, cut observations, malformed calls."""
     if isinstance(e, ev.ToolCall):
         args = json.dumps(e.args, ensure_ascii=False)
-        err.print(f"[bold cyan]> {e.tool}[/] {args if len(args) < 200 else args[:199] + '…'}", highlight=False)
+        err.print(f"[bold cyan]> {escape(e.tool)}[/] {escape(args if len(args) < 200 else args[:199] + '…')}", highlight=False)
     elif isinstance(e, ev.ToolResult):
         lines = e.text.splitlines() or [""]
         shown = lines[:OBS_LINES] + ([f"… ({len(lines) - OBS_LINES} more lines)"] if len(lines) > OBS_LINES else [])
         colour = "green" if e.ok else "red"
-        for ln in shown:
-            err.print(f"  [{colour}]{ln}[/]", markup=True, highlight=False)
+        for ln in shown:  # tool output is the repository's text: never rich markup
+            err.print(f"  [{colour}]{escape(ln)}[/]", highlight=False)
     elif isinstance(e, ev.MalformedCall):
-        err.print(f"[red]! malformed call:[/] {e.error}", highlight=False)
+        err.print(f"[red]! malformed call:[/] {escape(e.error)}", highlight=False)
 
 
 def _show_diff(err, diff: str) -> None:
