@@ -44,6 +44,7 @@ class ModelRows:
         self.model, self.device, self.batch_size = model, device, batch_size
         self.vocab = models.vocab().size
         self.dec = models.decoder(model, batch_size, device=device, cuda_graph=cuda_graph)
+        self.failed: dict[int, str] = {}  # a network does not fail per row
         one, two = model.allocate_state(1, device=device), model.allocate_state(2, device=device)
         self.dims = []  # per state tensor: its batch dimension
         for a, b in zip(one.tensors(), two.tensors()):
@@ -84,11 +85,19 @@ class PolicyRows:
     def __init__(self, batch_size: int, pad: int):
         self.batch_size, self.pad = batch_size, pad
         self.policies: list = [None] * batch_size
+        self.failed: dict[int, str] = {}  # row -> why its policy raised (a teacher that got stuck)
 
     def start(self, r: int, prompt: list[int], policy=None) -> int:
-        policy.start(prompt)
         self.policies[r] = policy
-        return policy.propose()
+        return self._guard(r, lambda: (policy.start(prompt), policy.propose())[1])
+
+    def _guard(self, r: int, fn) -> int:
+        try:
+            return fn()
+        except Exception as e:  # the row's episode ends with exit "error"; the other rows go on
+            self.failed[r] = f"{type(e).__name__}: {e}"
+            self.policies[r] = None
+            return self.pad
 
     def stop(self, r: int) -> None:
         self.policies[r] = None
@@ -99,8 +108,7 @@ class PolicyRows:
             if p is None or r in hold:
                 out.append(self.pad)
                 continue
-            p.feed(feed[r])
-            out.append(p.propose())
+            out.append(self._guard(r, lambda: (p.feed(feed[r]), p.propose())[1]))
         return out
 
 
@@ -112,6 +120,7 @@ class _Row:
     t0: float
     queue: deque = field(default_factory=deque)
     call: object = None  # the future of a deferred call
+    error: str = ""
 
 
 def run_rows(rows, insts: list[BenchInstance], *, limits: Callable[[BenchInstance], Limits],
@@ -152,6 +161,8 @@ def run_rows(rows, insts: list[BenchInstance], *, limits: Callable[[BenchInstanc
             for r, row in enumerate(slots):
                 if row is None:
                     continue
+                if r in rows.failed:  # its policy raised: the episode ends here
+                    row.ep.exit, row.queue, row.error = "error", deque(), rows.failed.pop(r)
                 if row.call is not None:
                     if not row.call.done():
                         hold.add(r)
@@ -165,6 +176,8 @@ def run_rows(rows, insts: list[BenchInstance], *, limits: Callable[[BenchInstanc
                         row.call = pool.submit(row.ep.call_result, *row.ep.deferred)
                 if not row.queue and row.call is None and not row.ep.running:
                     traj = row.ep.trajectory(policy=policy_name, seconds=time.perf_counter() - row.t0)
+                    if row.error:
+                        traj.meta["error"] = row.error
                     closing.append((row.k, pool.submit(close, row, traj)))
                     done += 1
                     if on_done is not None:

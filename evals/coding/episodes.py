@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from tapehead.agent.graph.toolset import Toolset
-from tapehead.agent.loops.episode import Limits
+from tapehead.agent.loops.episode import Episode, Limits
 from tapehead.agent.loops.loop import run_episode
 from tapehead.agent.trace.trajectory import Trajectory
 from tapehead.tools.workspace.workspace import Workspace
@@ -82,10 +82,18 @@ def solve(inst: BenchInstance, policy, codec, *, limits: Limits | None = None, s
           policy_name: str = "", scratch_parent: str | None = None) -> Solved:
     """Run ``policy`` on ``inst``; the prediction patch and the trajectory."""
     tools = InstanceTools(inst, sandbox_limits, scratch_parent)
+    task, lim = task_api.task_name(inst.family, inst.style), limits or limits_for(inst)
+    last: dict = {}
     try:
         t0 = time.perf_counter()
-        traj = run_episode(policy, codec, inst.problem_statement, task=task_api.task_name(inst.family, inst.style),
-                           limits=limits or limits_for(inst), call_tools=tools.fns, policy_name=policy_name)
+        try:
+            traj = run_episode(policy, codec, inst.problem_statement, task=task, limits=lim, call_tools=tools.fns,
+                               policy_name=policy_name, on_tokens=lambda ep, fed: last.update(ep=ep))
+        except Exception as e:  # a failing policy (a teacher that gets stuck) ends its episode, not the run
+            ep = last.get("ep") or Episode(codec, inst.problem_statement, task=task, limits=lim)
+            ep.exit = "error"  # agent/loops/limits.py: "the policy or a tool failed"
+            traj = ep.trajectory(policy=policy_name)
+            traj.meta["error"] = f"{type(e).__name__}: {e}"
         traj.seconds = round(time.perf_counter() - t0, 6)
         return Solved(tools.diff(), traj, Counter(tools.calls))
     finally:

@@ -80,6 +80,7 @@ def finish_row(inst: BenchInstance, patch: str, traj, check_runs: int, out: str 
             "pass": graded["check"], "hidden": graded["hidden"], "minimal": graded["minimal"],
             "resolved": graded["resolved"], "applied": graded["applied"], "reason": graded["reason"],
             "changed": graded["changed"], "necessary": list(inst.necessary or ()), "trajectory": out,
+            "error": traj.meta.get("error"),
             "grade_seconds": graded["seconds"]}
 
 

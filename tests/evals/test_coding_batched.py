@@ -9,7 +9,7 @@ from tapehead.agent import models
 from tapehead.agent.loops.loop import run_episode
 from tapehead.evals.coding import task_api
 from tapehead.evals.coding.batched import ModelRows, PolicyRows, run_rows
-from tapehead.evals.coding.episodes import InstanceTools, limits_for
+from tapehead.evals.coding.episodes import InstanceTools, limits_for, solve
 from tapehead.evals.coding.evaluate import evaluate, instances_for
 from tapehead.evals.heldout import loader
 
@@ -26,7 +26,7 @@ def _single(inst):
 
 
 def test_batched_loop_gives_the_single_loops_trajectories_and_patches():
-    insts = instances_for(4, 2, 0, "plumbing", "paper") + [loader.load("invoice_cli"), loader.load("csv_pipeline")]
+    insts = instances_for(4, 2, 0, "plumbing", "paper") + [loader.load(n) for n in ("invoice_cli", "csv_pipeline")]
     codec = models.codec()
     out = run_rows(PolicyRows(2, codec.PAD), insts, limits=limits_for,  # 2 rows for 4 instances: rows are refilled
                    policy_for=lambda inst: task_api.teacher(codec, inst), threads=3)
@@ -35,6 +35,18 @@ def test_batched_loop_gives_the_single_loops_trajectories_and_patches():
         assert traj.tokens == ref.tokens and traj.exit == ref.exit == "eos"
         assert runs == ref_runs >= 2
         assert patch.startswith("diff --git")
+
+
+def test_a_row_whose_policy_fails_ends_alone():
+    """ticket_triage: the teacher raises on a lambda; its row ends with exit "error", the others finish."""
+    insts = [loader.load("ticket_triage"), loader.load("invoice_cli")]
+    codec = models.codec()
+    (p1, stuck, _, _), (p2, ok, _, _) = run_rows(PolicyRows(2, codec.PAD), insts, limits=limits_for,
+                                                 policy_for=lambda inst: task_api.teacher(codec, inst))
+    ref = solve(insts[0], task_api.teacher(codec, insts[0]), codec)
+    assert stuck.exit == ref.trajectory.exit == "error" and stuck.tokens == ref.trajectory.tokens
+    assert "<lambda>" in stuck.meta["error"] and p1 == ref.patch
+    assert ok.exit == "eos" and p2.startswith("diff --git")
 
 
 def _tiny():
