@@ -107,7 +107,7 @@ def register_eval(sub) -> None:
     for ep in own:
         ep.load()(tasks)
     for name in task_names():
-        if name in {ep.name for ep in own}:
+        if name in {ep.name for ep in own} or name.startswith("code-fix"):  # the coding tasks: `eval code-fix`
             continue
         t = tasks.add_parser(name, help=f"evaluate a policy on {name}",
                              description=f"Evaluate a policy on {name} across sizes: a results file, a table and a "

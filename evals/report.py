@@ -65,11 +65,14 @@ def plot(results: dict, path: str, train_size: int | None = None) -> str:
     return _finish(fig, ax, path, "size (digits)" if results["task"] == "addition" else "size", "accuracy (%)")
 
 
-def _finish(fig, ax, path: str, xlabel: str, ylabel: str) -> str:
-    """Accuracy-against-size axes (log x, 0-100 %), saved as PNG."""
+def _finish(fig, ax, path: str, xlabel: str, ylabel: str, xticks: list[int] | None = None) -> str:
+    """Accuracy-against-size axes (log x, 0-100 %; ``xticks``: label exactly these sizes), saved as PNG."""
     import matplotlib.pyplot as plt
 
     ax.set_xscale("log")
+    if xticks:
+        ax.set_xticks(xticks, [str(x) for x in xticks])
+        ax.minorticks_off()
     ax.set_ylim(-3, 103)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

@@ -197,12 +197,13 @@ def _write(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
-def _progress(enabled: bool):
+def _progress(enabled: bool, eta: bool = False):
     if not enabled:
         return None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    more = (TextColumn("eta"), TimeRemainingColumn()) if eta else ()
+    p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), *more,
                  transient=False, redirect_stdout=False)
     p.start()
     return p

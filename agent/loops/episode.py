@@ -196,20 +196,25 @@ class Episode:
         if self.defer is not None and self.defer(name):
             self.deferred = (name, args)  # answered by answer_call(), e.g. after a graph tool step
             return
-        fn = self.call_tools.get(name)
-        if fn is None:
-            known = ", ".join(sorted(self.call_tools)) or "none in this episode"
-            result, ok = f"error: no tool {name!r} (tools: {known})", False
-        else:
-            try:
-                result, ok = str(fn(args)), True
-            except Exception as e:  # tools should not raise; if one does, the policy hears about it
-                result, ok = f"error: {name} failed: {type(e).__name__}: {e}", False
+        result, ok = self.call_result(name, args)
         if ok:
             self._malformed_run = 0
             self._observe(c.span_tokens(result), out)
         else:
             self._malformed(out, span=True, message=result, count_call=False)
+
+    def call_result(self, name: str, args: str) -> tuple[str, bool]:
+        """The call tool ``name``'s answer to ``args``, and whether it ran (an unknown or failing tool is
+        an error text). It reads nothing else of the episode, so a deferred call may run in another
+        thread while the episode waits for it (``evals/coding/batched.py``)."""
+        fn = self.call_tools.get(name)
+        if fn is None:
+            known = ", ".join(sorted(self.call_tools)) or "none in this episode"
+            return f"error: no tool {name!r} (tools: {known})", False
+        try:
+            return str(fn(args)), True
+        except Exception as e:  # tools should not raise; if one does, the policy hears about it
+            return f"error: {name} failed: {type(e).__name__}: {e}", False
 
     def answer_call(self, result: str, ok: bool = True) -> list[int]:
         """Answer the deferred call: its ``[OBS] ... [/OBS]`` span (an error span that counts as

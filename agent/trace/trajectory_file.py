@@ -22,7 +22,11 @@ def write_trajectory(path: str, traj: Trajectory) -> None:
 
 
 def write_json_atomic(path: str, data) -> None:
-    text = json.dumps(data, ensure_ascii=False)
+    write_text_atomic(path, json.dumps(data, ensure_ascii=False))
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    """``text`` into ``path`` through a temporary file in the same directory and a rename."""
     d = os.path.dirname(os.path.abspath(path))
     os.makedirs(d, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=d, prefix=".traj-", suffix=".json")

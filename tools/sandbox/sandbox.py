@@ -84,6 +84,7 @@ class Limits:
     isolate: bool = True  # False: no namespaces at all (rlimits, process group, scrubbed env only)
     cgroup: bool = True  # use a pids cgroup when one is writable
     extra_ro: tuple[str, ...] = ()  # more read-only paths to expose
+    path_first: tuple[str, ...] = ()  # directories put first on PATH (a repository's own venv/bin)
 
 
 @dataclass
@@ -140,7 +141,7 @@ class Sandbox:
         self.swept = cg.sweep() if limits.cgroup else []  # cgroups of dead agents (cgroup.py, line 3)
 
     def env(self) -> dict:
-        path = [os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]
+        path = [*self.limits.path_first, os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]
         return {"PATH": ":".join(dict.fromkeys(path)), "HOME": self.ws.tmp, "TMPDIR": self.ws.tmp,
                 "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TERM": "dumb", "USER": "sandbox",
                 "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "PYTHONNOUSERSITE": "1"}
