@@ -77,9 +77,14 @@ def load(saver, index, thread_id: str) -> Session:
 
 
 def steps(codec, trajectory) -> list[Step]:
-    """Every call of the trace, in order, with the recorded decision of side-effecting ones."""
+    """Every call of the trace, in order, with the recorded decision of side-effecting ones, and
+    every invalid token the policy wrote (a token only tools may write, answered ``[ERR]``)."""
+    from tapehead.agent.trace.codec import Kind
+
     records = {c.get("index"): c for c in trajectory.meta.get("calls") or []}
-    out = []
+    tokens, plen = trajectory.tokens, trajectory.prompt_len
+    out = [Step(i, "invalid", codec.name(tokens[i]), "[ERR]", ok=False)
+           for i, k in enumerate(codec.kinds(tokens, plen)) if k is Kind.INVALID]
     for c in codec.calls(trajectory.tokens, trajectory.prompt_len):
         call = c["call"]
         if c["tool"] == "tape":
@@ -91,7 +96,7 @@ def steps(codec, trajectory) -> list[Step]:
             step.ok, step.approved, step.seconds = bool(r.get("ok")), r.get("approved"), r.get("seconds")
             step.category = r.get("category", "")
         out.append(step)
-    return out
+    return sorted(out, key=lambda s: s.index)
 
 
 def tape_at(codec, trajectory, end: int, window: int = 16) -> dict | None:

@@ -54,6 +54,7 @@ class SessionsScreen(Screen):
 
     def reload(self) -> None:
         table = self.query_one(DataTable)
+        keep = (self.current or {}).get("thread_id")  # the cursor stays on its session
         table.clear()
         note = self.query_one("#sessions-note", Static)
         if not records.exists(self.db):
@@ -69,6 +70,9 @@ class SessionsScreen(Screen):
             table.add_row(r["thread_id"], r["task"] or "-", short(r["input"] or "", 30), r["status"],
                           str(r["tokens"]), str(r["steps"]), short(r["answer"] or "", 24),
                           time.strftime("%m-%d %H:%M:%S", time.localtime(r["updated"])), key=r["thread_id"])
+        ids = [r["thread_id"] for r in self.rows]
+        if keep in ids:
+            table.move_cursor(row=ids.index(keep))
         note.update(f"{len(self.rows)} session(s) · enter opens (a finished one steps through its trajectory; "
                     "an unfinished one resumes) · r resumes · d deletes")
 
