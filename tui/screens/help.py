@@ -22,17 +22,23 @@ ABOUT = ("tapehead's terminal UI: a small Mamba-2 policy reasons with a pointer 
          "`tapehead tui --resume ID` (or `tapehead run --resume ID`) continues it.")
 
 
+def key_rows(screen: Screen) -> list[tuple[str, str]]:
+    """(key, what it does) for every described binding active on ``screen`` (app's included)."""
+    rows, seen = [], set()
+    for active in screen.active_bindings.values():
+        b = active.binding
+        if b.description and (b.action, b.description) not in seen:
+            seen.add((b.action, b.description))
+            rows.append((screen.app.get_key_display(b), b.description))
+    return rows
+
+
 def keys_table(screen: Screen) -> Table:
     t = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
     t.add_column("key", no_wrap=True)
     t.add_column("action")
-    seen = set()
-    for key, active in screen.active_bindings.items():
-        b = active.binding
-        if not b.description or (b.action, b.description) in seen:
-            continue
-        seen.add((b.action, b.description))
-        t.add_row(screen.app.get_key_display(b), b.description)
+    for key, what in key_rows(screen):
+        t.add_row(key, what)
     return t
 
 

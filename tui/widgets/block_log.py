@@ -115,5 +115,6 @@ class BlockLog(ScrollView, can_focus=True):
         strip = self.strips[i][line - self.offsets[i]]
         if i == self.selected:
             strip = strip.apply_style(self.get_component_rich_style("block-log--selected"))
+        strip = strip.apply_style(self.rich_style)  # the widget's own background beneath everything
         return strip.crop_extend(scroll_x, scroll_x + self.size.width, self.rich_style)
 
