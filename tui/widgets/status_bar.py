@@ -31,7 +31,7 @@ def render_status(stats: ev.Stats | None, status: str, prompt_len: int = 0) -> T
             parts.append(f"{stats.malformed} malformed")
         if stats.tokens_per_s:
             parts.append(f"{stats.tokens_per_s:,.0f} tok/s")
-        parts += [f"state {size_text(stats.state_bytes)}", f"{stats.seconds:.1f} s", f"{stats.steps} steps"]
+        parts += [f"state {size_text(stats.state_bytes)}", f"{stats.seconds:.1f} s", f"{stats.steps} step{'s' if stats.steps != 1 else ''}"]
         t.append("  " + " · ".join(parts))
     return t
 

@@ -41,20 +41,24 @@ def merged(windows: list[dict]) -> list[dict]:
     return out
 
 
-def render_tape(snap: dict | None, memory: dict[str, dict] | None = None) -> Text:
+def render_tape(snap: dict | None, memory: dict[str, dict] | None = None, width: int = 48) -> Text:
+    """The snapshot as rows of at most ``width`` cells, each with its head marks under it."""
     t = Text()
     if not snap:
         t.append("no tape yet", style="dim")
         return t
     heads = list(snap.get("heads") or [])
-    t.append(f"{snap.get('length', 0)} cells · {snap.get('ops', 0)} ops · heads ", style="dim")
+    t.append(f"{snap.get('length', 0)} cells · {snap.get('ops', 0)} ops · heads", style="dim")
     for h, pos in enumerate(heads):
-        t.append(f"p{h + 1}@{pos} ", style=HEAD_STYLES[h % len(HEAD_STYLES)])
+        t.append("  ")
+        t.append(f"p{h + 1}@{pos}", style=HEAD_STYLES[h % len(HEAD_STYLES)])
     windows = snap.get("windows")
     if windows is None and "memory" in snap:
         windows = [{"start": 0, "symbols": snap["memory"]}]
-    for w in merged(windows or []):
-        start, symbols = int(w.get("start", 0)), list(w.get("symbols") or [])
+    per_row = max(8, width - 9)
+    rows = [(w["start"] + i, w["symbols"][i:i + per_row]) for w in merged(windows or [])
+            for i in range(0, max(1, len(w["symbols"])), per_row)]
+    for start, symbols in rows:
         t.append(f"\n{start:>7} ", style="dim")
         for s in symbols:
             ch, style = cell(str(s))
@@ -92,4 +96,7 @@ class TapeView(Static):
             self.snapshot = snap
         if memory:
             self.memory.update(memory)
-        self.update(render_tape(self.snapshot, self.memory))
+        self.update(render_tape(self.snapshot, self.memory, self.content_size.width or 48))
+
+    def on_resize(self) -> None:
+        self.show(None)
