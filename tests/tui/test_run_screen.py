@@ -59,11 +59,15 @@ async def test_pause_then_resume_continues_the_same_run(home):
         assert [t for bl in blocks for t in bl.tokens] == headless.trajectory.tokens
 
 
+def long_run(home, thread: str):
+    """The shipped policy on 40 nines plus one, in steps of 32 tokens: seconds of decoding."""
+    return app_for(home, task="addition", input="9" * 40 + "+1", thread=thread, step_tokens=32)
+
+
 async def test_quit_mid_run_leaves_the_session_resumable(home):
-    app = app_for(home, task="addition", input="9" * 40 + "+1", thread="t-quit", step_tokens=32)
+    app = long_run(home, "t-quit")
     async with app.run_test(size=SIZE) as pilot:
-        screen = run_screen(app)
-        await wait_for(pilot, lambda: screen.driver.sent > 0, what="decoding")
+        await wait_for(pilot, lambda: run_screen(app).driver.sent > 0, what="decoding")
         await pilot.press("q")
         await pilot.pause(0.5)
     assert app.return_code == 3  # left unfinished
@@ -75,7 +79,7 @@ async def test_quit_mid_run_leaves_the_session_resumable(home):
 
 
 async def test_resume_a_stopped_session_on_a_new_screen(home):
-    app = app_for(home, task="addition", input="9" * 40 + "+1", thread="t-stop", step_tokens=32)
+    app = long_run(home, "t-stop")
     async with app.run_test(size=SIZE) as pilot:
         screen = run_screen(app)
         await wait_for(pilot, lambda: screen.driver.sent > 0, what="decoding")

@@ -29,10 +29,14 @@ def make_sessions(db: str, tmp_path) -> None:
     agent.index.update("s-open", status="running")  # as a killed run leaves it
 
 
-async def test_open_a_finished_session_and_step_through_it(home, tmp_path):
+def sessions_app(home, tmp_path) -> TapeheadApp:
     db = str(home / "sessions.sqlite")
     make_sessions(db, tmp_path)
-    app = TapeheadApp(None, db=db, start="sessions")
+    return TapeheadApp(None, db=db, start="sessions")
+
+
+async def test_open_a_finished_session_and_step_through_it(home, tmp_path):
+    app = sessions_app(home, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, SessionsScreen), what="the sessions screen")
         screen = app.screen
@@ -77,9 +81,8 @@ async def test_open_a_finished_session_and_step_through_it(home, tmp_path):
 
 
 async def test_resume_and_delete_from_the_sessions_screen(home, tmp_path):
-    db = str(home / "sessions.sqlite")
-    make_sessions(db, tmp_path)
-    app = TapeheadApp(None, db=db, start="sessions")
+    app = sessions_app(home, tmp_path)
+    db = app.db
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, SessionsScreen), what="the sessions screen")
         assert app.screen.current["thread_id"] == "s-open"

@@ -148,7 +148,8 @@ class RunScreen(Screen):
             self.query_one(TapeView).show(u.tape, u.memory)
         calls = self.query_one(ToolCallPanel)
         for e in u.events:
-            if isinstance(e, (ev.ToolCall, ev.ToolResult, ev.MalformedCall, ev.ApprovalRequested)):
+            if isinstance(e, (ev.ToolCall, ev.ToolResult, ev.MalformedCall, ev.ApprovalRequested)) \
+                    or e.type == "InFlightCall":
                 calls.on_event_(e)
             if isinstance(e, ev.ToolResult) and self.driver.spec.coding and self._is_exec(e.tool):
                 self.query_one(WorkspacePanel).show_output(e.text)

@@ -2,7 +2,8 @@
 
 Convention: one entry per ``ToolCall`` event, completed by the next ``ToolResult`` (the tool node
 emits the pair around every call, ``agent/graph/tool_step.py``); a ``MalformedCall`` is an entry of
-its own, answered at once. An entry waiting for approval says so. Entries are options of
+its own, answered at once. An entry waiting for approval says so; a call found in flight when a
+session resumes (an ``InFlightCall`` event, where the agent has it) says what was done with it. Entries are options of
 Textual's ``OptionList`` (virtual: thousands of calls stay cheap); the newest is highlighted while
 the run goes on, so the list follows it.
 """
@@ -104,6 +105,11 @@ class ToolCallPanel(OptionList):
             self._redraw(self.entries.index(last))
         elif isinstance(e, ev.MalformedCall):
             self.add(CallEntry(e.text.split(" ")[0] or "?", "", {}, None, text=e.error, ok=False, malformed=True))
+        elif e.type == "InFlightCall":  # a call that was running when the agent stopped, met on resume
+            action = getattr(e, "action", "")
+            self.add(CallEntry(getattr(e, "tool", "?"), getattr(e, "category", ""), getattr(e, "args", {}) or {},
+                               getattr(e, "index", None), text=f"in flight when the agent stopped: {action}",
+                               ok=action != "not_rerun"))
         elif isinstance(e, ev.ApprovalRequested) and e.request.get("tool"):
             r = e.request
             self.add(CallEntry(r.get("tool", "?"), r.get("category", ""), r.get("args") or {}, r.get("index"),
