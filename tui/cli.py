@@ -39,7 +39,7 @@ def spec_from_args(args):
     from tapehead.agent.cli.main import UserError
     from tapehead.agent.graph import approval
     from tapehead.agent.tasks import get_task
-    from .driver import RunSpec
+    from .driver import RunSpec, statement
 
     if args.step_tokens is not None and args.step_tokens <= 0:
         raise UserError(f"--step-tokens must be a positive number, got {args.step_tokens}")
@@ -64,7 +64,7 @@ def spec_from_args(args):
     if args.workspace:
         if not os.path.isdir(args.workspace):
             raise UserError(f"no such directory: {args.workspace}")
-        text = text or (f"Fix the bug: `{args.check}` fails." if args.check else None)
+        text = text or (statement(args.check) if args.check else None)
         if not text:
             raise UserError("give --input (what to do) or --check CMD with --workspace")
     if args.task:

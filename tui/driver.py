@@ -58,6 +58,11 @@ class RunSpec:
         return bool(self.workspace)
 
 
+def statement(check: str) -> str:
+    """The problem statement of a repository run, in the coding tasks' own form."""
+    return f"Fix the bug: `{check}` fails."
+
+
 @dataclass
 class Outcome:
     """How a ``run()`` call ended: finished, approval, paused, stopped, or error."""

@@ -92,3 +92,39 @@ def test_bad_options_are_one_line_and_exit_2(argv, message, home, capsys):
     assert main(argv) == 2
     err = " ".join(capsys.readouterr().err.split())  # (rich wraps a long line at 80 columns in a pipe)
     assert err.startswith("error:") and err.count("error:") == 1 and message in err and "Traceback" not in err
+
+
+@pytest.mark.asyncio
+async def test_start_a_repository_run_from_the_start_screen(home, tmp_path):
+    from tui_helpers import FIX, script_file
+    from tapehead.tui.screens.approval import ApprovalModal
+
+    repo = buggy_repo(tmp_path / "repo")
+    app = TapeheadApp(None, db=str(home / "sessions.sqlite"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, StartScreen), what="the start screen")
+        start = app.screen
+        start.query_one("#task", Select).value = "__repository__"
+        await pilot.pause()
+        assert start.query_one("#coding-fields").display and not start.query_one("#reasoning-fields").display
+        start.query_one("#repo", Input).value = str(tmp_path / "nowhere")
+        await pilot.pause()
+        assert "no such directory" in str(start.query_one("#repo-error").render())
+        start.query_one("#repo", Input).value = repo
+        start.query_one("#check", Input).value = "python main.py"
+        start.query_one("#policy", Input).value = script_file(tmp_path, FIX)
+        await pilot.pause()
+        assert start.validate() == {}
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ApprovalModal), what="the first approval")
+        run = run_screen(app)
+        assert run.driver.spec.workspace == repo and run.driver.spec.input == "Fix the bug: `python main.py` fails."
+        assert app.screen.request["tool"] == "run"
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, ApprovalModal), what="the edit's approval")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, ApprovalModal), what="the last approval")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: run.status == "eos", what="the end")
+        assert [c.approved for c in run.query_one("ToolCallPanel").entries] == [False, False, False]
+        run.driver.workspace.discard()

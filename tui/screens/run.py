@@ -43,7 +43,6 @@ class RunScreen(Screen):
         Binding("d", "discard", "Discard diff"),
         Binding("u", "undo", "Undo accept"),
         Binding("end", "follow", "Follow", show=False),
-        Binding("tab", "focus_next", "Focus", show=False),
     ]
 
     def __init__(self, driver: RunDriver, *, names=None):

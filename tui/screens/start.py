@@ -5,7 +5,8 @@ input by the task's own parser (``Task.parse``, ``agent/tasks.py``: the message 
 would print), the repository as an existing directory, the policy by what ``--policy`` accepts
 (empty for the task's shipped policy, ``teacher``, ``script:FILE``, a checkpoint path without
 suffix). Start is refused until every field is valid; then the run screen opens on a ``RunSpec``
-made exactly as ``tapehead tui --task ... --input ...`` makes it (``tui/cli.py``).
+made exactly as ``tapehead tui --task ... --input ...`` makes it (``tui/cli.py``). A coding task
+(one with workspace tools) or "a repository" asks for the repository and its check instead.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
 from tapehead.agent.tasks import get_task, task_names
+from tapehead.tui.driver import RunSpec, statement
 
 REPO = "__repository__"  # the Select value for a coding run (a repository and a check command)
 
@@ -84,8 +86,13 @@ class StartScreen(Screen):
         v = self.query_one("#task", Select).value
         return None if v in (REPO, Select.NULL) else str(v)
 
+    @property
+    def coding(self) -> bool:
+        """A repository run: no task, or a coding task (one that gives workspace tools)."""
+        return self.task is None or hasattr(get_task(self.task), "tools")
+
     def _mode(self) -> None:
-        coding = self.task is None
+        coding = self.coding
         self.query_one("#reasoning-fields").display = not coding
         self.query_one("#coding-fields").display = coding
 
@@ -104,7 +111,7 @@ class StartScreen(Screen):
         v = {i: self.query_one(f"#{i}", Input).value.strip() for i in ("input", "repo", "check", "policy")}
         out: dict[str, str] = {}
         task = self.task
-        if task is not None:
+        if not self.coding:
             if not v["input"]:
                 out["input"] = "type the problem"
             else:
@@ -119,6 +126,11 @@ class StartScreen(Screen):
                 out["repo"] = f"no such directory: {v['repo']}"
             if not v["check"]:
                 out["check"] = "type the command that must pass, e.g. python main.py"
+            elif task is not None:
+                try:
+                    get_task(task).parse(statement(v["check"]))
+                except ValueError as e:
+                    out["check"] = str(e)
         msg = check_policy(v["policy"], task)
         if msg:
             out["policy"] = msg
@@ -136,14 +148,12 @@ class StartScreen(Screen):
         if errs:
             self.notify("fix the fields marked in red first", severity="warning", timeout=4)
             return
-        from tapehead.tui.driver import RunSpec
-
         v = {i: self.query_one(f"#{i}", Input).value.strip() for i in ("input", "repo", "check", "policy")}
-        if self.task is not None:
+        if not self.coding:
             spec = RunSpec(task=self.task, input=v["input"], policy=v["policy"] or None, db=self.db)
         else:
-            spec = RunSpec(input=f"Fix the bug: `{v['check']}` fails.", workspace=v["repo"], check=v["check"],
-                           policy=v["policy"], db=self.db)
+            spec = RunSpec(task=self.task, input=statement(v["check"]), workspace=v["repo"], check=v["check"],
+                           policy=v["policy"] or None, db=self.db)
         self.app.open_run(spec)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
