@@ -39,7 +39,7 @@ def spec_from_args(args):
     from tapehead.agent.cli.main import UserError
     from tapehead.agent.graph import approval
     from tapehead.agent.tasks import get_task
-    from .driver import RunSpec, statement
+    from .driver import RunSpec, check_policy, statement
 
     if args.step_tokens is not None and args.step_tokens <= 0:
         raise UserError(f"--step-tokens must be a positive number, got {args.step_tokens}")
@@ -76,6 +76,9 @@ def spec_from_args(args):
         if args.policy:
             raise UserError("give --task and --input (or --workspace) with --policy")
         return None
+    problem = check_policy(args.policy or "", args.task)
+    if problem:
+        raise UserError(problem)
     return RunSpec(task=args.task, input=text, policy=args.policy, workspace=args.workspace, check=args.check,
                    thread=args.thread, **common)
 

@@ -22,6 +22,7 @@ Steering follows the graph's own boundaries:
 from __future__ import annotations
 
 import inspect
+import os
 import threading
 from dataclasses import dataclass, field
 
@@ -61,6 +62,28 @@ class RunSpec:
 def statement(check: str) -> str:
     """The problem statement of a repository run, in the coding tasks' own form."""
     return f"Fix the bug: `{check}` fails."
+
+
+def check_policy(policy: str, task_name: str | None) -> str | None:
+    """An error message for a policy that certainly cannot run, else None (the policy loads in the
+    run's worker, which reports anything else)."""
+    from tapehead.agent.tasks import get_task
+
+    if policy in ("", "teacher"):
+        if policy == "" and task_name:
+            shipped = getattr(get_task(task_name), "default_policy", "")
+            if not shipped:
+                return f"no policy ships for {task_name} yet: use the teacher, script:FILE or a checkpoint path"
+        if policy == "" and not task_name:
+            return "a repository run needs a policy: script:FILE or a checkpoint path"
+        if policy == "teacher" and not task_name:
+            return "the teacher belongs to a task; a repository run takes script:FILE or a checkpoint"
+        return None
+    if policy.startswith("script:"):
+        return None if os.path.isfile(policy[7:]) else f"no such script file: {policy[7:]}"
+    if os.sep in policy and not os.path.isfile(policy + ".json"):  # (a bare name may be a shipped policy's)
+        return f"no checkpoint {policy}.json (give the path without suffix)"
+    return None
 
 
 @dataclass

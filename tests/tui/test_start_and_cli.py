@@ -83,6 +83,9 @@ async def test_help_and_the_command_palette(home):
     (["tui", "--task", "addition", "--input", "1+2", "--step-tokens", "0"], "--step-tokens"),
     (["tui", "--task", "addition", "--input", "1+2", "--approve", "exec=maybe"], "approval mode"),
     (["tui", "--task", "addition", "--input", "@/no/such/file"], "no such input file"),
+    (["tui", "--workspace", "/tmp", "--check", "true"], "a repository run needs a policy"),
+    (["tui", "--task", "addition", "--input", "1+2", "--policy", "script:/no/such.txt"], "no such script file"),
+    (["tui", "--task", "addition", "--input", "1+2", "--policy", "/no/such/ckpt"], "no checkpoint /no/such/ckpt.json"),
 ])
 def test_bad_options_are_one_line_and_exit_2(argv, message, home, capsys):
     if argv[1] == "--resume" and argv[2] == "zzz":

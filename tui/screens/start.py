@@ -20,26 +20,9 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
 from tapehead.agent.tasks import get_task, task_names
-from tapehead.tui.driver import RunSpec, statement
+from tapehead.tui.driver import RunSpec, check_policy, statement
 
 REPO = "__repository__"  # the Select value for a coding run (a repository and a check command)
-
-
-def check_policy(policy: str, task_name: str | None) -> str | None:
-    """An error message, or None when ``--policy`` would accept it (loading happens on the run screen)."""
-    if policy in ("", "teacher"):
-        if policy == "" and task_name:
-            shipped = getattr(get_task(task_name), "default_policy", "")
-            if not shipped:
-                return f"no policy ships for {task_name} yet: type teacher, script:FILE or a checkpoint path"
-        if policy == "" and not task_name:
-            return "a repository run needs a policy: script:FILE or a checkpoint path"
-        if policy == "teacher" and not task_name:
-            return "the teacher belongs to a task; a repository run takes script:FILE or a checkpoint"
-        return None
-    if policy.startswith("script:"):
-        return None if os.path.isfile(policy[7:]) else f"no such script file: {policy[7:]}"
-    return None if os.path.isfile(policy + ".json") else f"no checkpoint {policy}.json (give the path without suffix)"
 
 
 class StartScreen(Screen):
