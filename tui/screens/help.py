@@ -23,14 +23,15 @@ ABOUT = ("tapehead's terminal UI: a small Mamba-2 policy reasons with a pointer 
 
 
 def key_rows(screen: Screen) -> list[tuple[str, str]]:
-    """(key, what it does) for every described binding active on ``screen`` (app's included)."""
+    """(key, what it does) for every described binding active on ``screen`` (app's included): the
+    footer's first, then the rest (scrolling, focus) in their order."""
     rows, seen = [], set()
     for active in screen.active_bindings.values():
         b = active.binding
         if b.description and (b.action, b.description) not in seen:
             seen.add((b.action, b.description))
-            rows.append((screen.app.get_key_display(b), b.description))
-    return rows
+            rows.append((not b.show, screen.app.get_key_display(b), b.description))
+    return [(key, what) for _, key, what in sorted(rows, key=lambda r: r[0])]
 
 
 def keys_table(screen: Screen) -> Table:
