@@ -49,6 +49,7 @@ class _TempRepo:
         self.env = empty_config_env(scratch)
         self.env.update(GIT_DIR=os.path.join(scratch, "gitdir"), GIT_WORK_TREE=work_tree,
                         GIT_INDEX_FILE=os.path.join(scratch, "index"))
+        os.makedirs(scratch, exist_ok=True)
         run_git(scratch, "init", "-q", "--template=", os.path.join(scratch, "gitdir"), env=self.env)
 
     def git(self, *args: str, stdin: bytes | None = None, env: dict | None = None) -> str:

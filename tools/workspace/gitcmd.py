@@ -115,6 +115,22 @@ def user_git(cwd: str, *args: str, timeout: float = TIMEOUT_S) -> bytes:
     return _spawn(PINNED[:4], args, cwd, env, None, timeout)
 
 
-def nul_split(data: bytes) -> list[str]:
+def run_git(cwd: str, *args: str, env: dict | None = None, stdin: bytes | None = None,
+            timeout: float = TIMEOUT_S) -> str:
+    """git in a repository of our own making (the grader's temporary ones, ``evals/coding/patch.py``:
+    git directory outside the work tree, nothing in them the user or a sandbox configured), with an
+    environment built from nothing -- no system or global configuration, no inherited ``GIT_*``
+    variable -- plus ``env`` (``GIT_DIR``, ``GIT_WORK_TREE``, ``HOME``, ...) and the pinned settings.
+    Returns stdout as text; raises GitError."""
+    base = {"PATH": os.environ.get("PATH") or "/usr/bin:/bin", "LC_ALL": "C", "LANG": "C",
+            "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_ATTR_NOSYSTEM": "1",
+            "GIT_TERMINAL_PROMPT": "0", **IDENTITY}
+    base.update(env or {})
+    return _spawn(PINNED, args, cwd, base, stdin, timeout).decode("utf-8", "surrogateescape")
+
+
+def nul_split(data: bytes | str) -> list[str]:
     """NUL-separated paths from git, as str (non-UTF-8 bytes kept by surrogateescape)."""
+    if isinstance(data, str):  # run_git's text
+        data = os.fsencode(data)
     return [os.fsdecode(p) for p in data.split(b"\0") if p]
