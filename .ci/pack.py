@@ -38,6 +38,13 @@ ABLATIONS = ("addition-nocot", "addition-reversed", "addition-calc", "addition-p
 def classify(path: Path) -> str | None:
     """The group of one file under runs/, or None (not kept)."""
     parts = path.parts
+    if "suite-code" in parts:  # the coding study: every cell's policy comes back (evaluation goes on here)
+        if "train" in parts:
+            cell_dir = Path(*parts[: parts.index("train")])
+            return None if (cell_dir / "policy.json").exists() else f"state-code-{cell_dir.name}"
+        if path.name.startswith("policy."):
+            return "policies-code"
+        return "trajectories-code" if path.name.endswith(".gz") else "results"
     if "add100k" in parts:  # a suspended long evaluation: its snapshot can be large, never with the results
         return "add100k"
     cell = next((p for p in parts if p.startswith(BASELINES + ("mamba2-",))), None)
@@ -86,7 +93,8 @@ def pack(out: Path, roots: list[Path], triton: Path) -> list[str]:
     baseline = lambda g: any(f"-{b}" in g for b in BASELINES)  # noqa: E731
     states = sorted((g for g in groups if g.startswith("state-")),
                     key=lambda g: (baseline(g), -state_progress(g, groups[g])))
-    order = ["results", "policies", "add100k", *states, "triton", "policies-more"]
+    order = ["results", "policies", "policies-code", "add100k", *states, "triton", "policies-more",
+             "trajectories-code"]
     out.mkdir(parents=True, exist_ok=True)
     n_files, total, report = 0, 0, []
     for g in order:
@@ -129,6 +137,7 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--unpack"]:
         unpack(Path(sys.argv[2]), Path("."))
     else:
-        for line in pack(Path(sys.argv[1]), [Path("runs/suite"), Path("runs/add100k"), Path("runs/logs")],
+        for line in pack(Path(sys.argv[1]), [Path("runs/suite"), Path("runs/suite-code"), Path("runs/add100k"),
+                                          Path("runs/logs"), Path("runs/eff")],
                          Path(os.path.expanduser("~/.triton/cache"))):
             print(line)

@@ -117,9 +117,16 @@ def register_eval(sub) -> None:
     s = tasks.add_parser("suite", help="the paper's study: train and evaluate every (task, architecture, seed) cell",
                          description="The paper's study as one resumable command: trains and evaluates every (task, "
                                      "architecture, seed) cell; Table 1 beside the paper's, a plot per task.")
-    s.add_argument("suite_name", choices=["paper"], metavar="STUDY", help="the study to run: paper")
-    _suite_options(s)
-    s.set_defaults(func=cmd_suite)
+    studies = s.add_subparsers(dest="suite_name", metavar="STUDY", required=True)
+    paper = studies.add_parser("paper", help="the paper's reasoning tasks (Table 1, Table 2)",
+                               description="Every (task, architecture, seed) cell of the paper's reasoning tasks.")
+    _suite_options(paper)
+    paper.set_defaults(func=cmd_suite)
+    code = studies.add_parser("code", help="code fixing against repository size (the paper's Figure 1)",
+                              description="Every (architecture, teacher, seed) cell of the coding study: trained on "
+                                          "repositories of <= 16 functions, pass rate to 1,024 (evals/code_study.py).")
+    _code_suite_options(code)
+    code.set_defaults(func=cmd_code_suite)
 
 
 def _eval_options(p) -> None:
@@ -206,6 +213,46 @@ def _suite_options(p) -> None:
     p.add_argument("--out", type=options.out_dir, default="runs/suite-paper", metavar="DIR", help="the study's directory")
     p.add_argument("--tensor-loop", action="store_true", help="evaluate tape-only tasks with the tape on the device")
     options.add(p, "json", "threads")
+
+
+def _code_suite_options(p) -> None:
+    from .code_study import SIZES, TEACHERS
+
+    p.add_argument("--archs", type=options.name_list(lambda: _study("archs")), default="mamba2,transformer,swa,lstm,gru",
+                   metavar="A,A,...", help="architectures")
+    p.add_argument("--teachers", type=options.name_list(lambda: list(TEACHERS)), default="interactive,single",
+                   metavar="T,T,...", help="teachers: interactive (code-fix), single (code-fix-single)")
+    p.add_argument("--seeds", type=options.int_list(0, 10**6), default="0,1", metavar="S,S,...",
+                   help="comma-separated seeds")
+    options.add(p, "steps", "micro_tokens", steps_help="training steps per cell", steps_default=1500)
+    p.add_argument("--report-only", action="store_true", help="train and evaluate nothing; summarise the cells already done")
+    options.add(p, "train_batch", "lr", "workers", train_batch_default=64, lr_default=2e-3,
+                train_batch_flags=("--train-batch",))
+    options.add(p, "sizes", "n", "device", "eval_batch", "stop_below", sizes_default=",".join(map(str, SIZES)),
+                n_default=20, stop_below_default=0.05)
+    p.add_argument("--family", default="plumbing", choices=["plumbing", "import", "mixed"], help="bug family evaluated")
+    p.add_argument("--style", default="paper", choices=["paper", "realistic"], help="repository style evaluated")
+    p.add_argument("--eval-workers", type=options.SCHEMA["workers"].type, default=0,
+                   help="evaluation worker processes on CPU (0: in this process)")
+    p.add_argument("--out", type=options.out_dir, default="runs/suite-code", metavar="DIR", help="the study's directory")
+    options.add(p, "json", "threads")
+
+
+def cmd_code_suite(args) -> int:
+    from .code_study import code_markdown, run_code_study
+
+    options.apply_threads(args)
+    study = run_code_study(args.out, archs=args.archs, teachers=args.teachers, seeds=args.seeds, steps=args.steps,
+                           batch=args.train_batch, lr=args.lr, n=args.n, device=args.device, workers=args.workers,
+                           eval_batch=args.batch, sizes=args.sizes, family=args.family, style=args.style,
+                           stop_below=args.stop_below, report_only=args.report_only, micro_tokens=args.micro_tokens,
+                           eval_workers=args.eval_workers, log=lambda *a, **k: err.print(*a, markup=False))
+    if args.json:
+        print(json.dumps({"study": f"{args.out}/code.json", "cells": len(study["cells"]), "missing": study["missing"]}))
+    else:
+        print(code_markdown(study))
+        print(f"study: {args.out}/code.json, plot: {args.out}/code.png")
+    return 0
 
 
 def cmd_suite(args) -> int:
