@@ -239,11 +239,9 @@ def _rss() -> int:
 
 
 def plot(rows: list[dict], path: str) -> None:
-    import matplotlib
+    from .report import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     keys = sorted({(r["model"], r["device"], r["batch"]) for r in rows})
     for model, device, batch in keys:
@@ -290,22 +288,39 @@ def main(argv: list[str] | None = None) -> int:
     batches = [int(x) for x in args.batches.split(",")]
     prefill_max = args.prefill_max if args.prefill_max is not None else (100_000 if args.device == "cuda" else 10_000)
     t0 = time.perf_counter()
-    text, trace = teacher_trace(depths[-1] + args.window + 64)
     codec = models.codec()
-    obs = observation_flags(codec, trace, len(codec.prompt(text)))
-    # a depth never falls between a read and its observation (the resumed episode would wait for it)
-    depths = [next(d for d in range(depth, len(trace)) if not obs[d]) for depth in depths]
-    episodes = {d: Episode.resume(codec, text, trace[:d], limits=Limits(max_tokens=len(trace) + 10)) for d in depths}
-    print(f"teacher trace: {len(trace):,} tokens, episodes at every depth ({time.perf_counter() - t0:.1f} s)",
-          flush=True)
+    # one problem per depth: a problem long enough for 1M tokens has a prompt longer than the small
+    # depths (an episode resumed at depth d must already hold its whole prompt)
+    cases = {}
+    for depth in depths:
+        text, trace = teacher_trace(depth + args.window + 64)
+        obs = observation_flags(codec, trace, len(codec.prompt(text)))
+        # a depth never falls between a read and its observation (the resumed episode would wait for it)
+        d = next(d for d in range(depth, len(trace)) if not obs[d])
+        cases[d] = (text, trace, obs, Episode.resume(codec, text, trace[:d], limits=Limits(max_tokens=len(trace) + 10)))
+    depths = sorted(cases)
+    print(f"teacher traces: {', '.join(f'{len(c[1]):,}' for c in cases.values())} tokens, an episode at every depth "
+          f"({time.perf_counter() - t0:.1f} s)", flush=True)
+    meta = {"command": " ".join(["python -m tapehead.evals.bench_efficiency", *(argv or sys.argv[1:])]),
+            "date": time.strftime("%Y-%m-%d"), "machine": platform.node(), "torch": torch.__version__,
+            "threads": torch.get_num_threads(), "device_name": torch.cuda.get_device_name() if args.device == "cuda"
+            else platform.processor() or platform.machine(), "cpus": os.cpu_count()}
+
+    def write() -> None:  # after every row: a run cut at a device round's deadline keeps what it measured
+        if args.json:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(json.dumps({**meta, "rows": rows}, indent=1))
+
     rows = []
     for name in args.models.split(","):
         model, source = load_model(name, args.device, args.baselines)
         for batch in batches:
             for depth in depths:
-                r = measure(model, name, source, text, trace, obs, episodes[depth], depth, batch, args.window,
+                text, trace, obs, episode = cases[depth]
+                r = measure(model, name, source, text, trace, obs, episode, depth, batch, args.window,
                             args.device, args.chunk, prefill_max, args.cpu_budget_gb, args.compile)
                 rows.append(r)
+                write()
                 if "oom" in r:
                     print(f"{name:12s} batch {batch:3d} depth {depth:>9,}  {r['oom']}", flush=True)
                 else:
@@ -313,15 +328,11 @@ def main(argv: list[str] | None = None) -> int:
                           f"{r['loop_ms']:8.3f} ms  {r['tokens_per_s']:10,.0f} tok/s  state "
                           f"{r['state_bytes'] / 2**20:9.2f} MiB  peak {r['peak_bytes'] / 2**20:9.1f} MiB  "
                           f"({r['fill']} {r['fill_s']} s)", flush=True)
-    meta = {"command": " ".join(["python -m tapehead.evals.bench_efficiency", *(argv or sys.argv[1:])]),
-            "date": time.strftime("%Y-%m-%d"), "machine": platform.node(), "torch": torch.__version__,
-            "threads": torch.get_num_threads(), "device_name": torch.cuda.get_device_name() if args.device == "cuda"
-            else platform.processor() or platform.machine(), "cpus": os.cpu_count()}
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({**meta, "rows": rows}, indent=1))
     if args.png:
-        plot(rows, args.png)
+        try:
+            plot(rows, args.png)
+        except ImportError as e:  # the GPU machine has no matplotlib: plot here from the JSON
+            print(f"no plot: {e}", file=sys.stderr)
     return 0
 
 

@@ -206,6 +206,8 @@ def _suite_options(p) -> None:
                    help="also one Mamba-2 per seed trained on the mixture of the tasks (arch mamba2-multi)")
     options.add(p, "stop_below", "micro_tokens", stop_below_default=0.05, micro_tokens_default=131072)
     p.add_argument("--report-only", action="store_true", help="train and evaluate nothing; summarise the cells already done")
+    p.add_argument("--train-seconds", type=options.number(0, 10**7), default=0.0, metavar="S",
+                   help="stop each cell's training after S seconds, then ship and evaluate it (0: no limit)")
     options.add(p, "train_batch", "lr", "train_size", "workers", train_batch_default=256, lr_default=2e-3,
                 train_batch_flags=("--train-batch",))
     options.add(p, "sizes", "n", "n_large", "large_from", "device", "eval_batch", sizes_default=None,
@@ -226,6 +228,8 @@ def _code_suite_options(p) -> None:
                    help="comma-separated seeds")
     options.add(p, "steps", "micro_tokens", steps_help="training steps per cell", steps_default=1500)
     p.add_argument("--report-only", action="store_true", help="train and evaluate nothing; summarise the cells already done")
+    p.add_argument("--train-seconds", type=options.number(0, 10**7), default=0.0, metavar="S",
+                   help="stop each cell's training after S seconds, then ship and evaluate it (0: no limit)")
     options.add(p, "train_batch", "lr", "workers", train_batch_default=64, lr_default=2e-3,
                 train_batch_flags=("--train-batch",))
     options.add(p, "sizes", "n", "device", "eval_batch", "stop_below", sizes_default=",".join(map(str, SIZES)),
@@ -246,7 +250,8 @@ def cmd_code_suite(args) -> int:
                            batch=args.train_batch, lr=args.lr, n=args.n, device=args.device, workers=args.workers,
                            eval_batch=args.batch, sizes=args.sizes, family=args.family, style=args.style,
                            stop_below=args.stop_below, report_only=args.report_only, micro_tokens=args.micro_tokens,
-                           eval_workers=args.eval_workers, log=lambda *a, **k: err.print(*a, markup=False))
+                           eval_workers=args.eval_workers, train_seconds=args.train_seconds,
+                           log=lambda *a, **k: err.print(*a, markup=False))
     if args.json:
         print(json.dumps({"study": f"{args.out}/code.json", "cells": len(study["cells"]), "missing": study["missing"]}))
     else:

@@ -34,8 +34,10 @@ def run_code_study(out_dir: str, *, archs: list[str], teachers: list[str], seeds
                    batch: int, lr: float, n: int, device: str, workers: int, eval_batch: int,
                    sizes: list[int] | None = None, family: str = "plumbing", style: str = "paper",
                    stop_below: float = 0.05, report_only: bool = False, micro_tokens: int = 0,
-                   eval_workers: int = 0, log=print) -> dict:
-    """Runs the missing cells (none with ``report_only``), then writes ``code.json`` and the plot."""
+                   eval_workers: int = 0, train_seconds: float = 0.0, log=print) -> dict:
+    """Runs the missing cells (none with ``report_only``), then writes ``code.json`` and the plot.
+    ``train_seconds`` > 0 bounds each cell's training (it stops, ships and is evaluated; its row says
+    how many steps it reached)."""
     from .coding.evaluate import evaluate
     from .training import train_policy
 
@@ -62,7 +64,7 @@ def run_code_study(out_dir: str, *, archs: list[str], teachers: list[str], seeds
                                            batch=batch, seq_len=None, lr=lr, seed=seed, max_size=TRAIN_SIZE,
                                            device=device, workers=workers, checkpoint_every=max(100, steps // 10),
                                            val_every=0, resume=True, ship=str(policy), micro_tokens=micro_tokens,
-                                           log=log)
+                                           time_limit_s=train_seconds, log=log)
                     (cell / "train.json").write_text(json.dumps(
                         {k: v for k, v in summary.items() if isinstance(v, (int, float, str))}, indent=1))
                 res = _evaluated(cell, str(policy), sizes, n, seed, family, style, device, eval_batch, eval_workers,
@@ -70,7 +72,7 @@ def run_code_study(out_dir: str, *, archs: list[str], teachers: list[str], seeds
                 train = json.loads((cell / "train.json").read_text()) if (cell / "train.json").exists() else {}
                 done = {r["size"] for r in res.get("summary", [])}
                 cells.append({"arch": arch, "teacher": teacher, "seed": seed, "params": train.get("num_parameters"),
-                              "steps": train.get("steps"), "train_seconds": train.get("train_seconds"),
+                              "steps": train.get("step", train.get("steps")), "stopped": train.get("stopped"), "train_seconds": train.get("train_seconds"),
                               "summary": res.get("summary", []), "not_run": [s for s in sizes if s not in done]})
     if missing:
         log(f"not trained yet ({len(missing)}): " + ", ".join(missing))
@@ -80,7 +82,10 @@ def run_code_study(out_dir: str, *, archs: list[str], teachers: list[str], seeds
     out.mkdir(parents=True, exist_ok=True)
     (out / "code.json").write_text(json.dumps(study, indent=1))
     if cells:
-        plot_code(cells, str(out / "code.png"))
+        try:
+            plot_code(cells, str(out / "code.png"))
+        except ImportError as e:  # the GPU machine has no matplotlib: --report-only plots it here
+            log(f"no plot: {e}")
     return study
 
 
@@ -127,11 +132,9 @@ def code_markdown(study: dict) -> str:
 
 def plot_code(cells: list[dict], path: str) -> str:
     """Pass rate against functions (log x), one curve per (model, teacher): the best seed at each size."""
-    import matplotlib
+    from .report import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for key in sorted({(c["arch"], c["teacher"]) for c in cells}):
         best: dict[int, float] = {}

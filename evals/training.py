@@ -41,10 +41,12 @@ def train_policy(task_name: str, model_cfg: dict, *, out_dir: str, steps: int, b
                  lr: float = 2e-3, weight_decay: float = 0.01, warmup: int = 100, seed: int = 0,
                  max_size: int | None = None, device: str = "cpu", workers: int = 0, checkpoint_every: int = 500,
                  val_every: int = 250, resume: bool = False, ship: str | None = None, micro_tokens: int = 0,
-                 log=print, overwrite: bool = False, log_every: int = 50) -> dict:
+                 log=print, overwrite: bool = False, log_every: int = 50, time_limit_s: float = 0.0) -> dict:
     """Returns the trainer's summary; the final model is ``out_dir/last`` (and ``ship`` in bf16).
     ``seq_len`` None: the tasks' bound on their training traces (``seq_len_for``); ``micro_tokens``:
-    ``TraceSource``'s (a step's rows in micro-batches of similar length)."""
+    ``TraceSource``'s (a step's rows in micro-batches of similar length); ``time_limit_s`` > 0: stop
+    after that many seconds of this call, checkpoint and still ship (a device round's deadline; the
+    summary's ``stopped`` says ``time_limit`` and ``step`` how far it got)."""
     import torch
 
     rank, local_rank = int(os.environ.get("RANK", 0)), os.environ.get("LOCAL_RANK")
@@ -83,7 +85,8 @@ def train_policy(task_name: str, model_cfg: dict, *, out_dir: str, steps: int, b
         summary = models.train(model, data, dict(
             steps=steps, lr=lr, weight_decay=weight_decay, warmup_steps=min(warmup, max(1, steps // 10)),
             seed=seed, out_dir=out_dir, checkpoint_every=checkpoint_every, val_every=val_every,
-            bf16=device.startswith("cuda"), resume=resume, overwrite=overwrite, log_every=log_every), val_data=val)
+            bf16=device.startswith("cuda"), resume=resume, overwrite=overwrite, log_every=log_every, time_limit_s=time_limit_s),
+            val_data=val)
     finally:
         if hasattr(data, "close"):
             data.close()

@@ -13,7 +13,7 @@ of the repository or the depth of the traceback::
 Line 2 is the innermost frame *inside the workspace* (its path relative to the root, the line, the
 function, the source line stripped); line 3 the exception line. What is dropped, and why: the outer
 frames (they grow with the call depth, and the fix is local to the innermost one), Python 3.11+'s
-caret lines, the ``. Did you mean: 'x'?`` / ``. Did you forget to import 'x'?`` hints (the
+caret lines, the ``. Did you mean: 'x'?`` / ``. Did you forget to import 'x'`` hints (the
 interpreter's hook prints them, the ``traceback`` module of 3.11 does not: dropping them makes the
 sandboxed run and the in-process run of the training data path read the same on every version), chained exceptions before the last ``Traceback`` header, and the program's
 own output. A failure without a Python traceback keeps its last lines. ``trim_traceback`` is the one
@@ -26,7 +26,9 @@ import os
 import re
 
 _FRAME = re.compile(r'^  File "(?P<path>[^"\n]+)", line (?P<line>\d+)(?:, in (?P<func>[^\n]+))?$', re.MULTILINE)
-_HINT = re.compile(r"\. Did you (?:mean: |forget to import ).*\?$")  # 3.10+ / 3.12+ wordings
+# 3.10+ "Did you mean: 'x'?", 3.12+ "Did you forget to import 'x'" (no question mark) and both at once
+# ("Did you mean: 'x'? Or did you forget to import 'y'"): everything from the first hint to the end
+_HINT = re.compile(r"\. Did you (?:mean: |forget to import ).*$")
 _CARETS = re.compile(r"^\s*[\^~]+\s*$")
 MAX_SOURCE = 120  # chars of the frame's source line
 MAX_LINE = 200  # chars of the exception line (and of each tail line without a traceback)
