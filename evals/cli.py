@@ -141,9 +141,9 @@ def _eval_options(p) -> None:
     p.add_argument("--compile", action="store_true", help="CPU: fuse the decode step with torch.compile")
     p.add_argument("--fuse", choices=["off", "rules", "all", "all-kernels"], default="off",
                    help="--tensor-loop: what goes through torch.compile (the tape rules; with the network's step)")
-    p.add_argument("--suspend-after", type=options.number(0, 10**7, lo_open=True), metavar="SECONDS",
-                   help="--tensor-loop, one size: stop after SECONDS, keep the run in OUT/snapshot.pt.gz and exit 3; "
-                   "the same command again resumes it")
+    p.add_argument("--suspend-after", type=options.number(0, 10**7), metavar="SECONDS",
+                   help="--tensor-loop, one size: stop after SECONDS (0: after the first chunk of steps), keep the "
+                   "run in OUT/snapshot.pt.gz and exit 3; the same command again resumes it")
     p.add_argument("--tensor-loop", action="store_true",
                    help="tape on the device, no host sync per token (tapehead.agent.loops.tensor); tape-only tasks")
     options.add(p, "stop_below", "json", "threads", stop_below_default=0.0,

@@ -34,6 +34,8 @@ def _imports() -> dict[str, set[str]]:
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                 [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
             for n in names:
+                if (f.parent / f"{n.split('.')[0]}.py").exists():
+                    continue  # a script's sibling module (tools/sandbox/child.py runs alone, path-imports its own)
                 if n.split(".")[0] != "tapehead" and n.split(".")[0] not in sys.stdlib_module_names:
                     found.setdefault(n, set()).add(str(f.relative_to(ROOT)))
     return found

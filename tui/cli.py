@@ -13,6 +13,8 @@ import os
 
 
 def register_tui(sub) -> None:
+    from tapehead.agent.cli import options
+
     p = sub.add_parser("tui", help="the terminal UI: watch and steer the agent",
                        description="Open the terminal UI, e.g. `tapehead tui --task addition --input 123+456`, "
                                    "`tapehead tui --workspace DIR --check 'python main.py'`, or `tapehead tui` "
@@ -25,12 +27,11 @@ def register_tui(sub) -> None:
     p.add_argument("--resume", metavar="ID", help="continue session ID")
     p.add_argument("--sessions", action="store_true", help="open on the sessions screen")
     p.add_argument("--thread", metavar="ID", help="the new session's id (default: time + random)")
-    p.add_argument("--db", help="sessions database (default: TAPEHEAD_HOME/sessions.sqlite)")
     p.add_argument("--yolo", action="store_true", help="run every tool call without asking")
     p.add_argument("--approve", metavar="CAT=MODE,...", help="approval modes per category: confirm or yolo")
-    p.add_argument("--step-tokens", type=int, help="tokens decoded per policy step (default 2048)")
-    p.add_argument("--max-tokens", type=int, help="tokens after the input")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
+    # the option schema's types (bounded, ASCII digits); None: the run's own defaults
+    options.add(p, "db", "step_tokens", "max_tokens", "threads", step_tokens_default=None, threads_default=None,
+                max_tokens_help="tokens after the input")
     p.set_defaults(func=cmd_tui)
 
 
@@ -41,10 +42,6 @@ def spec_from_args(args):
     from tapehead.agent.tasks import get_task
     from .driver import RunSpec, check_policy, statement
 
-    if args.step_tokens is not None and args.step_tokens <= 0:
-        raise UserError(f"--step-tokens must be a positive number, got {args.step_tokens}")
-    if args.max_tokens is not None and args.max_tokens <= 0:
-        raise UserError(f"--max-tokens must be a positive number, got {args.max_tokens}")
     if args.approve:
         approval.modes(overrides=args.approve)  # (ValueError: one line, exit 2)
     common = dict(db=args.db, yolo=args.yolo, approve=args.approve, step_tokens=args.step_tokens,

@@ -13,7 +13,8 @@ Two implementations of the rows, one loop:
 
 - ``ModelRows``: a network through ``tapehead.model.decoder.BatchDecoder`` (CUDA graph on the GPU),
   with per-row prefill and hold done on the state's tensors along their batch dimension (for any
-  fixed-size state: Mamba-2, LSTM, GRU);
+  fixed-size state: Mamba-2, LSTM, GRU; the Transformers' KV caches share one position per batch,
+  so their rows are ``PolicyRows`` of batch-1 ``ModelPolicy`` objects, tool calls still overlapped);
 - ``PolicyRows``: one ``Policy`` object per row (the teachers, a scripted policy, ``ModelPolicy``):
   the readable reference twin. ``tests/evals/test_coding_batched.py`` checks that the loop gives the
   single loop's trajectories, and that ``ModelRows`` with holds decodes what a batch-1 policy does.
@@ -46,6 +47,8 @@ class ModelRows:
         self.dec = models.decoder(model, batch_size, device=device, cuda_graph=cuda_graph)
         self.failed: dict[int, str] = {}  # a network does not fail per row
         one, two = model.allocate_state(1, device=device), model.allocate_state(2, device=device)
+        if hasattr(one, "position"):  # a KV cache: one position for the whole batch, rows cannot differ
+            raise ValueError("batched code-fix decoding needs a fixed-size decoding state (Mamba-2, LSTM, GRU)")
         self.dims = []  # per state tensor: its batch dimension
         for a, b in zip(one.tensors(), two.tensors()):
             diff = [d for d, (x, y) in enumerate(zip(a.shape, b.shape)) if x != y]
@@ -210,11 +213,16 @@ def run_batched_instances(insts: list[BenchInstance], spec: str, paths: list[str
     from .evaluate import finish_row
 
     model, _ = models.load(spec, device=device)
-    rows = ModelRows(model, min(batch_size, len(insts)), device=device, cuda_graph=cuda_graph)
+    policy_for = None
+    try:
+        rows = ModelRows(model, min(batch_size, len(insts)), device=device, cuda_graph=cuda_graph)
+    except ValueError:  # the Transformers' KV caches: a batch-1 ModelPolicy per row, tool calls still overlapped
+        rows = PolicyRows(min(batch_size, len(insts)), models.codec().PAD)
+        policy_for = lambda inst: models.model_policy(model, device=device)  # noqa: E731
     index = {inst.instance_id: k for k, inst in enumerate(insts)}
 
     def finish(inst, patch, traj, runs, secs):
         return finish_row(inst, patch, traj, runs, paths[index[inst.instance_id]], secs)
 
     return run_rows(rows, insts, limits=lambda inst: limits_for(inst, factor), policy_name=spec, finish=finish,
-                    threads=threads, on_done=on_done)
+                    policy_for=policy_for, threads=threads, on_done=on_done)

@@ -50,14 +50,15 @@ def _spec(args) -> str:
 
 # --- bench ----------------------------------------------------------------------------------------------
 def register_bench(sub) -> None:
+    from tapehead.agent.cli import options
+
     p = sub.add_parser("bench", help="SWE-bench-shaped benchmark files: make instances, predict, grade locally",
                        description="Benchmark I/O in the SWE-bench shape (docs/coding.md).")
     bsub = p.add_subparsers(dest="bench_command", metavar="SUBCOMMAND", required=True)
     m = bsub.add_parser("make", help="write instances as JSONL: `bench make code-fix --sizes 4,8 --n 20 --out F.jsonl`")
     m.add_argument("source", choices=["code-fix", "heldout"], help="generated code-fix instances, or the held-out repositories")
-    m.add_argument("--sizes", default="4,8,16", help="comma-separated repository sizes (functions)")
-    m.add_argument("--n", type=int, default=20, help="instances per size")
-    m.add_argument("--seed", type=int, default=0)
+    options.add(m, "sizes", "n", "seed", sizes_default="4,8,16", sizes_help="comma-separated repository sizes "
+                "(functions)", n_default=20, n_help="instances per size")
     _family(m)
     m.add_argument("--archive", action="store_true", help="carry each repository as a base64 tar.gz instead of a files object")
     m.add_argument("--out", required=True, help="instances file (JSONL)")
@@ -66,22 +67,16 @@ def register_bench(sub) -> None:
     pr.add_argument("instances", help="instances file (JSONL)")
     _policy(pr)
     pr.add_argument("--model-name", default=None, help="model_name_or_path to record (default: the policy)")
-    pr.add_argument("--workers", type=int, default=1, help="worker processes")
+    options.add(pr, "workers", workers_default=1, workers_help="worker processes")
     pr.add_argument("--out", required=True, help="predictions file (JSONL)")
     pr.set_defaults(func=cmd_predict)
     g = bsub.add_parser("grade", help="grade predictions locally in the sandbox (no Docker)")
     g.add_argument("instances", help="instances file (JSONL)")
     g.add_argument("predictions", help="predictions file (JSONL: instance_id, model_name_or_path, model_patch)")
     g.add_argument("--out", default=None, help="report file (JSON)")
-    g.add_argument("--workers", type=int, default=1, help="instances graded at once")
-    g.add_argument("--json", action="store_true", help="print the summary as JSON")
+    options.add(g, "workers", "json", workers_default=1, workers_help="instances graded at once",
+                json_help="print the summary as JSON")
     g.set_defaults(func=cmd_grade)
-
-
-def _sizes(text: str) -> list[int]:
-    from tapehead.evals.cli import _sizes as parse
-
-    return parse(text)
 
 
 def cmd_make(args) -> int:
@@ -90,11 +85,9 @@ def cmd_make(args) -> int:
 
         insts = load_all()
     else:
-        if args.n < 1:
-            raise ValueError("--n must be at least 1")
         from .evaluate import instances_for
 
-        insts = [i for size in _sizes(args.sizes) for i in instances_for(size, args.n, args.seed, args.family, args.style)]
+        insts = [i for size in args.sizes for i in instances_for(size, args.n, args.seed, args.family, args.style)]
     write_jsonl(args.out, (i.to_json(archive=True if args.archive else None) for i in insts))
     out.print(f"wrote {len(insts)} instances to {args.out}", highlight=False, markup=False)
     return 0
@@ -156,6 +149,8 @@ def cmd_grade(args) -> int:
 
 # --- fix -------------------------------------------------------------------------------------------------
 def register_fix(sub) -> None:
+    from tapehead.agent.cli import options
+
     p = sub.add_parser("fix", help="fix a repository in a scratch copy; show the diff; accept it into your tree",
                        description="`tapehead fix DIR --check 'python main.py' --teacher`: docs/coding.md.")
     p.add_argument("directory", help="the repository")
@@ -163,9 +158,8 @@ def register_fix(sub) -> None:
     _policy(p)
     p.add_argument("--family", choices=task_api.FAMILIES, default=None, help="the bug family, when known (for --teacher)")
     p.add_argument("--yes", action="store_true", help="accept the diff without asking")
-    p.add_argument("--json", action="store_true", help="print one result object (session, exit, tokens, calls, seconds, diff, accepted)")
-    p.add_argument("--max-tokens", type=int, default=None, help="stop the episode after this many tokens")
-    p.add_argument("--db", help="sessions database (default: as `tapehead run`)")
+    options.add(p, "json", "max_tokens", "db", json_help="print one result object (session, exit, tokens, calls, "
+                "seconds, diff, accepted)", max_tokens_help="stop the episode after this many tokens")
     p.set_defaults(func=cmd_fix)
 
 
@@ -216,14 +210,18 @@ def cmd_eval(args) -> int:
     from .evaluate import evaluate
 
     spec = _spec(args)
-    sizes = args.sizes if isinstance(args.sizes, list) else _sizes(args.sizes)
+    sizes = args.sizes
     if args.instances and not _given(args, "sizes"):
         sizes = []  # every instance of the file
     out_dir = args.out or f"runs/eval-code-fix-{time.strftime('%Y%m%d-%H%M%S')}"
     res = evaluate(sizes, args.n, policy=spec, out_dir=out_dir, instances=args.instances, family=args.family,
                    style=args.style, seed=args.seed, workers=args.workers, device=args.device, batch_size=args.batch,
                    progress=not args.json and sys.stderr.isatty(), command="tapehead " + " ".join(sys.argv[1:]))
-    png = report.plot(res, str(Path(out_dir) / "pass_rate.png"))
+    try:
+        png = report.plot(res, str(Path(out_dir) / "pass_rate.png"))
+    except ImportError as e:  # no matplotlib (the GPU machine): the results file holds every figure
+        png = None
+        err.print(f"no plot: {e}", highlight=False, markup=False)
     if args.json:
         print(json.dumps({"results": str(Path(out_dir) / "results.json"), "plot": png, "summary": res["summary"]}))
     else:

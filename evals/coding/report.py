@@ -39,11 +39,9 @@ def markdown(results: dict) -> str:
 
 def plot(results: dict, path: str, train_size: int | None = 16) -> str:
     """PNG of the pass, hidden-check and minimal-change rates against functions (log x)."""
-    import matplotlib
+    from tapehead.evals.report import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     sizes = [s["size"] for s in results["summary"]]
     fig, ax = plt.subplots(figsize=(6.4, 4))
     for key, style, label in (("pass_rate", "o-", "check passes"), ("hidden_rate", "s--", "hidden check"),

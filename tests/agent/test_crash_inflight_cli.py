@@ -26,6 +26,7 @@ from leftovers import EMPTY, left_behind, nothing_left
 
 from tapehead.agent.graph.sessions import SessionIndex, open_saver
 from tapehead.agent.trace.markup import parse_markup
+from tapehead.agent.trace.trajectory import Trajectory
 from tapehead.agent.models import codec
 from tapehead.agent.trace.codec import Kind
 
@@ -79,7 +80,9 @@ def test_sigkill_mid_call_leaves_nothing_and_resume_asks_before_rerunning(tmp_pa
     tree = os.path.join(session(home, thread), "tree")
     try:
         crash_then_resume(home, thread, mark, tree, answer)
-        traj = json.load(open(os.path.join(home, "trajectories", f"{thread}.json")))
+        path = os.path.join(home, "trajectories", f"{thread}.json")
+        traj = json.load(open(path))
+        traj["tokens"] = list(Trajectory.load(path).tokens)  # (the file holds them compact: agent/trace/tokens.py)
         # no step lost, none repeated: policy, tool, policy; the policy wrote exactly its script
         assert traj["meta"]["steps"] == 3 and traj["counts"]["tool_calls"] == 1
         assert written(traj["tokens"], traj["prompt_len"]) == written(parse_markup(codec(), markup), 0)

@@ -85,7 +85,7 @@ EVAL = [
     ("stop-below-negative", ["eval", "addition", "--stop-below", "-0.1"], "--stop-below: must be >= 0"),
     ("stop-below-nan", ["eval", "addition", "--stop-below", "nan"], "--stop-below: must be a number"),
     ("stop-below-inf", ["eval", "addition", "--stop-below", "inf"], "--stop-below: must be a number"),
-    ("suspend-zero", ["eval", "addition", "--suspend-after", "0"], "--suspend-after: must be > 0"),
+    ("suspend-negative", ["eval", "addition", "--suspend-after", "-1"], "--suspend-after: must be >= 0"),
     ("teacher-workers-negative", ["eval", "addition", "--teacher-workers", "-1"], "--teacher-workers: must be >= 0"),
     ("fuse-bad", ["eval", "addition", "--fuse", "everything"], "invalid choice: 'everything'"),
     ("out-is-file", ["eval", "addition", "--out", "{bad}/a-file"], "exists and is not a directory"),

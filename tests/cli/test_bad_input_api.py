@@ -132,12 +132,24 @@ EXAMPLES = {"addition": "123+456", "mult": "123*45", "mult1": "123*4", "mult2": 
             "mult2-reread": "12*34", "hanoi": "hanoi 3", "hanoi-recursive": "(3)(2)(1)",
             "addition-nocot": "1+2", "addition-reversed": "1+2", "addition-calc": "1+2", "addition-predicted": "1+2",
             "logical-graph": "v1 = True\nv2 = not v1\nprint(v2)\n"}
+# the coding tasks take a problem statement in words (any text; empty: the default statement)
+FREE_TEXT = {"code-fix", "code-fix-paper", "code-fix-plumbing", "code-fix-import", "code-fix-single"}
 
 
 def test_every_task_has_an_example():
-    assert set(EXAMPLES) == set(task_names())
+    assert set(EXAMPLES) | FREE_TEXT == set(task_names()) and not set(EXAMPLES) & FREE_TEXT
     for name, text in EXAMPLES.items():
         get_task(name).parse(text)  # the examples are good inputs
+
+
+@pytest.mark.parametrize("name", sorted(FREE_TEXT))
+@given(text=st.text(max_size=60))
+@settings(max_examples=30, deadline=None)
+def test_statement_tasks_take_any_text(name, text):
+    """A coding task's input is the user's words: kept (stripped) as the statement, or the default one."""
+    out = get_task(name).parse(text)
+    assert out == (text.strip() or get_task(name).parse(""))
+    assert get_task(name).parse("") == "Fix the bug: `python main.py` fails."
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))

@@ -53,13 +53,16 @@ def test_every_numeric_option_has_a_bounded_type(parser):
 def test_per_task_eval_and_the_study_have_their_own_options(parser):
     parsers = dict(_parsers(parser))
     task = {f for a in parsers[("tapehead", "eval", "addition")]._actions for f in a.option_strings}
-    study = {f for a in parsers[("tapehead", "eval", "suite")]._actions for f in a.option_strings}
+    study = {f for a in parsers[("tapehead", "eval", "suite", "paper")]._actions for f in a.option_strings}
+    code = {f for a in parsers[("tapehead", "eval", "suite", "code")]._actions for f in a.option_strings}
     only_study = {"--tasks", "--archs", "--seeds", "--steps", "--multitask", "--micro-tokens", "--report-only",
                   "--train-batch", "--lr", "--train-size", "--workers"}
     only_task = {"--hard", "--policy", "--save-trajectories", "--teacher-workers", "--no-cuda-graph", "--compile",
                  "--fuse", "--suspend-after", "--seed"}
     assert only_study <= study and not only_study & task
     assert only_task <= task and not only_task & study
+    assert {"--archs", "--seeds", "--steps", "--teachers", "--train-seconds", "--report-only"} <= code
+    assert not {"--tasks", "--multitask", "--hard", "--policy"} & code  # the coding study's own options
     for name in ("solve", "run", "train"):
         assert "--threads" in {f for a in parsers[("tapehead", name)]._actions for f in a.option_strings}
     assert "--threads" in task and "--threads" in study

@@ -38,7 +38,7 @@ def test_teacher_right_small_and_large(name):
 def test_direct_answers_have_no_thoughts_and_no_tools():
     for name, want in (("addition-nocot", "579"), ("addition-reversed", "975")):
         tr = solve(get_task(name), "123+456=")
-        assert tr.tokens[tr.prompt_len:] == [C.ANS] + C.text_tokens(want) + [C.EOS]
+        assert list(tr.tokens[tr.prompt_len:]) == [C.ANS] + C.text_tokens(want) + [C.EOS]
         assert tr.counts["tool_calls"] == 0
 
 

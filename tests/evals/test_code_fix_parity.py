@@ -39,7 +39,7 @@ def check_parity(tmp_path, name, size, seed, family, style, kind):
     assert [c["call"] for c in real] == [c["call"] for c in fast]
     for r, f in zip(real, fast):  # first the observations one by one (a readable failure) ...
         assert r["observation"] == f["observation"], (r["tool"], r["call"])
-    assert traj.tokens == tokens  # ... then every token
+    assert list(traj.tokens) == tokens  # ... then every token
     assert C.loss_mask(traj.tokens, traj.prompt_len) == mask
     assert_fixed(inst, ws)
     return real

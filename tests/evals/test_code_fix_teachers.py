@@ -143,7 +143,7 @@ def test_langgraph_agent_drives_the_teacher_with_approval(tmp_path):
     res = agent.solve(inst.text, thread_id="fix-2")
     assert res.exit == "eos" and res.trajectory.counts["malformed"] == 0
     tokens, _ = task.trace(C, inst)
-    assert res.trajectory.tokens == tokens  # the graph's tool steps answered as the in-process path
+    assert list(res.trajectory.tokens) == tokens  # the graph's tool steps answered as the in-process path
     assert_fixed(inst, agent.toolset.workspace)
     agent.close()
 

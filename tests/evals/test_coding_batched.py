@@ -1,12 +1,16 @@
 """The batched code-fix loop against its reference twins: the single loop's trajectories (teachers with real
 tools, calls in threads, rows refilled), and a batch-1 network fed the same tokens (holds, per-row prefill)."""
 
+import gzip
+import json
 import random
 
+import pytest
 import torch
 
 from tapehead.agent import models
 from tapehead.agent.loops.loop import run_episode
+from tapehead.agent.trace.trajectory import Trajectory
 from tapehead.evals.coding import task_api
 from tapehead.evals.coding.batched import ModelRows, PolicyRows, run_rows
 from tapehead.evals.coding.episodes import InstanceTools, limits_for, solve
@@ -90,3 +94,23 @@ def test_eval_code_fix_with_a_network_runs_batched(tmp_path):
     rows = res["instances"]
     assert all(r["exit"] in ("max_tokens", "malformed", "eos") and r["tokens"] > 0 for r in rows)  # ... but runs
     assert all(r["reason"] for r in rows)
+
+
+def test_a_kv_cache_network_is_batched_as_one_policy_per_row(tmp_path):
+    """The Transformers' caches share one position per batch: ``run_batched_instances`` gives each row a
+    batch-1 policy (the GPU round of 2026-12-02 crashed here) and decodes what the single loop does."""
+    from tapehead.evals.coding.batched import run_batched_instances
+
+    torch.manual_seed(0)
+    model = models.build(models.model_config(arch="transformer", d_model=32, n_layer=2, n_head=2)).eval()
+    models.save(str(tmp_path / "tf"), model)
+    insts = instances_for(4, 3, 0, "plumbing", "paper")
+    with torch.no_grad():
+        pytest.raises(ValueError, ModelRows, model, 2, cuda_graph=False)
+    paths = [str(tmp_path / f"{k}.json.gz") for k in range(3)]
+    out = run_batched_instances(insts, str(tmp_path / "tf"), paths, batch_size=2, factor=0.0, threads=2)
+    for inst, row, path in zip(insts, out, paths):
+        ref = solve(inst, models.model_policy(model), models.codec(), limits=limits_for(inst, 0.0)).trajectory
+        with gzip.open(path, "rt") as f:
+            got = Trajectory.from_json({k: v for k, v in json.load(f).items() if k != "patch"})
+        assert got.tokens == ref.tokens and row["exit"] == ref.exit and row["tokens"] == ref.generated > 0

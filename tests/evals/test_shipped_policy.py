@@ -69,7 +69,7 @@ def test_cli_solve_default_policy_json_and_trace():
     (("solve", "addition", ""), "empty input"),
     (("solve", "subtraction", "1-2"), "unknown task 'subtraction'"),
     (("solve", "addition", "1+1", "--policy", "/nonexistent/ckpt"), "no checkpoint"),
-    (("eval", "addition", "--sizes", "x,3"), "--sizes takes"),
+    (("eval", "addition", "--sizes", "x,3"), "--sizes: must be an integer"),
     (("solve", "hanoi-recursive", "hanoi 3"), "no trained policy ships for task 'hanoi-recursive'"),
 ])
 def test_cli_bad_input_is_one_clear_line(args, needle):

@@ -24,7 +24,7 @@ def test_suspended_evaluation_resumes_to_the_same_result_and_records_its_calls(t
         assert r.returncode in (0, 3), r.stderr[-2000:]
         if r.returncode == 0:
             break
-        assert "suspended after" in r.stdout and (tmp_path / "parts" / "snapshot.pt.gz").exists()
+        assert "suspended after" in r.stderr and (tmp_path / "parts" / "snapshot.pt.gz").exists()
     assert codes[0] == 3 and codes[-1] == 0  # ~2,150 steps per episode: at least one suspension (1,024 per call)
     parts = json.loads((tmp_path / "parts" / "results.json").read_text())
     calls = parts["calls"]

@@ -37,7 +37,7 @@ def coding_kinds():
 
 def test_the_addition_trace_reads_as_steps():
     bs = blocks(C.symbols, TOKENS, KINDS)
-    assert [t for b in bs for t in b.tokens] == TOKENS  # nothing lost, nothing repeated, in order
+    assert [t for b in bs for t in b.tokens] == list(TOKENS)  # nothing lost, nothing repeated, in order
     assert bs[0].label == "input" and bs[0].end == len(C.prompt("9876543+12345="))
     assert bs[-1].label == "end" and bs[-1].tokens == [C.EOS]
     for b in bs[1:-1]:
