@@ -206,8 +206,6 @@ def _suite_options(p) -> None:
                    help="also one Mamba-2 per seed trained on the mixture of the tasks (arch mamba2-multi)")
     options.add(p, "stop_below", "micro_tokens", stop_below_default=0.05, micro_tokens_default=131072)
     p.add_argument("--report-only", action="store_true", help="train and evaluate nothing; summarise the cells already done")
-    p.add_argument("--train-seconds", type=options.number(0, 10**7), default=0.0, metavar="S",
-                   help="stop each cell's training after S seconds, then ship and evaluate it (0: no limit)")
     options.add(p, "train_batch", "lr", "train_size", "workers", train_batch_default=256, lr_default=2e-3,
                 train_batch_flags=("--train-batch",))
     options.add(p, "sizes", "n", "n_large", "large_from", "device", "eval_batch", sizes_default=None,

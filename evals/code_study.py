@@ -72,7 +72,8 @@ def run_code_study(out_dir: str, *, archs: list[str], teachers: list[str], seeds
                 train = json.loads((cell / "train.json").read_text()) if (cell / "train.json").exists() else {}
                 done = {r["size"] for r in res.get("summary", [])}
                 cells.append({"arch": arch, "teacher": teacher, "seed": seed, "params": train.get("num_parameters"),
-                              "steps": train.get("step", train.get("steps")), "stopped": train.get("stopped"), "train_seconds": train.get("train_seconds"),
+                              "steps": train.get("step", train.get("steps")), "stopped": train.get("stopped"),
+                              "train_seconds": train.get("train_seconds"),
                               "summary": res.get("summary", []), "not_run": [s for s in sizes if s not in done]})
     if missing:
         log(f"not trained yet ({len(missing)}): " + ", ".join(missing))

@@ -105,8 +105,7 @@ def test_a_kv_cache_network_is_batched_as_one_policy_per_row(tmp_path):
     model = models.build(models.model_config(arch="transformer", d_model=32, n_layer=2, n_head=2)).eval()
     models.save(str(tmp_path / "tf"), model)
     insts = instances_for(4, 3, 0, "plumbing", "paper")
-    with torch.no_grad():
-        pytest.raises(ValueError, ModelRows, model, 2, cuda_graph=False)
+    pytest.raises(ValueError, ModelRows, model, 2, cuda_graph=False)
     paths = [str(tmp_path / f"{k}.json.gz") for k in range(3)]
     out = run_batched_instances(insts, str(tmp_path / "tf"), paths, batch_size=2, factor=0.0, threads=2)
     for inst, row, path in zip(insts, out, paths):
