@@ -25,6 +25,7 @@ from tapehead.agent.cli.common import err, out
 from tapehead.agent.loops.episode import Limits
 from tapehead.agent.loops.loop import run_episode
 from tapehead.agent.policies import shipped
+from tapehead.agent.policies.source import default_policy_name
 from tapehead.agent.tasks import get_task, task_names
 
 
@@ -68,8 +69,8 @@ def cmd_solve(args) -> int:
     else:
         policy_arg = _policy(args, task)
         options.apply_threads(args)
-        model, _ = models.load(resolve_policy(task, policy_arg), device=args.device)
-        name = shipped.label(policy_arg) if policy_arg else task.default_policy
+        model, _ = models.load(resolve_policy(task, policy_arg, text), device=args.device)
+        name = shipped.label(policy_arg) if policy_arg else default_policy_name(task, text)
         compile_step = args.compile == "on" or (args.compile == "auto" and limits.max_tokens > 50_000)
         policy = models.model_policy(model, device=args.device, compile=compile_step)
     traj = run_episode(policy, codec, text, task=task.name, limits=limits, policy_name=name,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 
@@ -131,8 +132,47 @@ def suite_markdown(suite: dict) -> str:
             paper = PAPER.get(task, {}).get(a)
             cells.append(f"{ours}; paper {paper}" if paper else ours)
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
-    multi = multitask_markdown(suite["cells"], MULTI_ARCH)
-    return "\n".join(lines) + ("\n\n" + multi if multi else "")
+    extra = [t for t in (traces_markdown(suite["cells"]), multitask_markdown(suite["cells"], MULTI_ARCH)) if t]
+    return "\n\n".join(["\n".join(lines)] + extra)
+
+
+def traces_markdown(cells: list[dict]) -> str:
+    """The paper's trace beside ours for the same problem (``mult1`` beside ``mult1-reread``): per
+    size, whole-trajectory accuracy of each Mamba-2 variant, best seed, with every seed's in
+    brackets ("" when the suite has no such pair). The lesson of the local-decision rule, in one
+    table (docs/design.md)."""
+    variants = []
+    for task in dict.fromkeys(c["task"] for c in cells):
+        ours = f"{task}-reread"
+        if any(c["task"] == ours for c in cells):
+            for arch in dict.fromkeys(c["arch"] for c in cells if c["task"] == task
+                                      and re.fullmatch(r"mamba2(-n\d+)?", c["arch"])):  # per-task, any training size
+                variants.append((task, arch, f"{task} (paper's trace, trained <= {_train_size(cells, task, arch)})"))
+            variants.append((ours, "mamba2", f"{ours} (ours, trained <= {_train_size(cells, ours, 'mamba2')})"))
+    if not variants:
+        return ""
+    accs, sizes = [], set()
+    for task, arch, _ in variants:
+        runs = [c for c in cells if c["task"] == task and c["arch"] == arch]
+        per = {c["seed"]: {s["size"]: s["trajectory_acc"] for s in c["summary"]} for c in runs}
+        best = best_run(runs)["seed"] if runs else None
+        accs.append((per, best))
+        sizes |= {size for acc in per.values() for size in acc}
+    lines = ["| size | " + " | ".join(label for *_, label in variants) + " |", "| ---: |" + " ---: |" * len(variants)]
+    for size in sorted(sizes):
+        row = []
+        for per, best in accs:
+            if best is None or size not in per[best]:
+                row.append("not run")
+                continue
+            seeds = ", ".join(f"s{k}: {100 * acc[size]:.0f}%" for k, acc in sorted(per.items()) if size in acc)
+            row.append(f"{100 * per[best][size]:.0f}% [{seeds}]")
+        lines.append(f"| {size:,} | " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def _train_size(cells: list[dict], task: str, arch: str):
+    return next((c["train_size"] for c in cells if c["task"] == task and c["arch"] == arch), "?")
 
 
 def multitask_markdown(cells: list[dict], multi_arch: str = "mamba2-multi") -> str:

@@ -31,15 +31,19 @@ from tapehead.agent.policies import shipped
 from tapehead.agent.policies.source import default_policy_name, default_policy_path
 from tapehead.agent.tasks import get_task
 
-def resolve_policy(task, spec: str | None) -> str:
+def resolve_policy(task, spec: str | None, text: str | None = None) -> str:
     """The checkpoint path to use: ``spec`` (a shipped name or a path) if given, else the task's
-    shipped default (``tapehead.agent.policies.shipped``)."""
+    shipped default (``tapehead.agent.policies.shipped``), for ``text`` when the task picks one per
+    input (``mult``: by the multiplier's length)."""
     if spec:
         return shipped.resolve(spec)
-    if not task.default_policy:
+    if callable(getattr(task, "policy_for", None)) and text is None:
+        routes = ", ".join(f"{name} for {k}-digit multipliers" for k, name in getattr(task, "routes", {}).items())
+        raise ValueError(f"{task.name} picks its policy per input ({routes}): evaluate those tasks, or give --policy")
+    if not default_policy_name(task, text):
         raise FileNotFoundError(f"no trained policy ships for task {task.name!r} yet: pass --policy NAME or PATH (a "
                                 "checkpoint without its suffix), or --teacher to run the hard-coded teacher")
-    return default_policy_path(task)
+    return default_policy_path(task, text)
 
 
 def _teacher_tokens(task_name: str, text: str) -> list[int]:

@@ -157,4 +157,4 @@ def test_the_wheel_works_from_another_directory(tmp_path):
     r = run("policies", "--json")
     assert r.returncode == 0, r.stderr[-3000:]
     paths = [row["path"] for row in json.loads(r.stdout)]
-    assert len(paths) == 4 and all(p.startswith(str(site / "tapehead" / "evals" / "policies")) for p in paths)
+    assert len(paths) == 6 and all(p.startswith(str(site / "tapehead" / "evals" / "policies")) for p in paths)

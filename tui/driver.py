@@ -67,12 +67,12 @@ def statement(check: str) -> str:
 def check_policy(policy: str, task_name: str | None) -> str | None:
     """An error message for a policy that certainly cannot run, else None (the policy loads in the
     run's worker, which reports anything else)."""
+    from tapehead.agent.policies.source import has_default_policy
     from tapehead.agent.tasks import get_task
 
     if policy in ("", "teacher"):
         if policy == "" and task_name:
-            shipped = getattr(get_task(task_name), "default_policy", "")
-            if not shipped:
+            if not has_default_policy(get_task(task_name)):
                 return f"no policy ships for {task_name} yet: use the teacher, script:FILE or a checkpoint path"
         if policy == "" and not task_name:
             return "a repository run needs a policy: script:FILE or a checkpoint path"

@@ -7,7 +7,9 @@ session can rebuild it in another process:
   checkpoint path (without suffix; ``model/`` via ``tapehead.agent.models.load``): a ``ModelPolicy``
   per thread over one loaded network; a shipped one is recorded by its name;
 - ``None`` / ``"default"``: the task's shipped policy (``task.default_policy``, a shipped name; or
-  ``task.policy_path()`` when the task has one);
+  ``task.policy_path()`` when the task has one); a task whose shipped policies each cover part of
+  its inputs has ``policy_for(text)`` instead, and gets a ``RoutedPolicy`` (``routed.py``) that
+  picks one per episode;
 - ``"teacher"``: the task's hard-coded teacher (``task.teacher(codec)``);
 - ``"script:FILE"``: the written tokens of a trajectory file, a JSON list of token ids,
   ``{"tokens": [...]}``, or a text file in ``agent/trace/markup.py`` markup, replayed by
@@ -45,6 +47,8 @@ class PolicySource:
         if spec in (None, "", "default"):
             if task is None:
                 raise ValueError("no policy: give --policy (a checkpoint, teacher, or script:FILE) or a --task with a shipped policy")
+            if callable(getattr(task, "policy_for", None)):
+                return cls._routed(task, device, compile)
             spec = default_policy_name(task)
             if not spec:
                 raise ValueError(f"task {task.name!r} ships no policy: give --policy")
@@ -67,15 +71,43 @@ class PolicySource:
         return cls(shipped.label(spec), lambda: models.model_policy(model, device=device, compile=compile), info=info)
 
 
-def default_policy_name(task) -> str:
-    """The task's default policy spec: its shipped name, or the path its ``policy_path()`` gives."""
+    @classmethod
+    def _routed(cls, task, device: str, compile: bool) -> "PolicySource":
+        """The task's shipped policy for each episode's input (``task.policy_for``), each network
+        loaded once, on first use. Recorded as ``default``: a resumed session routes the same way."""
+        from tapehead.agent import models
+
+        from .routed import RoutedPolicy
+
+        codec, loaded = models.codec(), {}
+
+        def choose(prompt):
+            name = task.policy_for(codec.vocab.decode_text(list(prompt)[1:]))  # [BOS] + the text's bytes
+            if name not in loaded:
+                loaded[name] = models.load(shipped.resolve(name), device=device)[0]
+            return models.model_policy(loaded[name], device=device, compile=compile)
+
+        return cls("default", lambda: RoutedPolicy(choose), info={"routes": dict(getattr(task, "routes", {}))})
+
+
+def has_default_policy(task) -> bool:
+    """Whether a run of ``task`` needs no --policy: it ships one, or one per kind of input."""
+    return callable(getattr(task, "policy_for", None)) or bool(default_policy_name(task))
+
+
+def default_policy_name(task, text: str | None = None) -> str:
+    """The task's default policy spec: its shipped name (for ``text``, when the task picks one per
+    input: ``policy_for``), or the path its ``policy_path()`` gives; "" when there is none."""
+    route = getattr(task, "policy_for", None)
+    if callable(route):
+        return route(text) if text is not None else ""
     fn = getattr(task, "policy_path", None)
     return str(fn()) if callable(fn) else getattr(task, "default_policy", "")
 
 
-def default_policy_path(task) -> str:
-    """The checkpoint path of the task's default policy ("" when it has none)."""
-    spec = default_policy_name(task)
+def default_policy_path(task, text: str | None = None) -> str:
+    """The checkpoint path of the task's default policy for ``text`` ("" when it has none)."""
+    spec = default_policy_name(task, text)
     return shipped.resolve(spec) if spec else ""
 
 

@@ -2,8 +2,11 @@
 
 Input ``a*b=`` (canonical: no leading zeros; ``b`` has 1 or 2 digits; the user may type ``x`` or
 ``×`` for ``*`` and leave out ``=``). Only the first operand grows: for training n1 ~ U{1..n} and
-n2 ~ U{1, 2} (paper: train n ≤ 10); tests use a of exactly n digits. ``mult`` mixes both second
-operand lengths; ``mult1`` and ``mult2`` fix it (the two columns of the paper's Table 1).
+n2 ~ U{1, 2} (paper: train n ≤ 10); tests use a of exactly n digits. ``mult1`` and ``mult2`` fix the
+second operand's length (the two columns of the paper's Table 1), on the paper's trace;
+``mult1-reread`` and ``mult2-reread`` on ours (below). ``mult``, the one a user runs, takes both
+lengths on the reread trace and its policy by the multiplier's length (``policy_for``: the shipped
+``mult1-reread`` or ``mult2-reread``, each exact to 1,000 digits).
 
 The teacher is the paper's long multiplication, with O(1) state (docs/tasks.md shows a whole
 trace). The paper uses max(k, 2) pointers (k = digits of b) and reuses them across phases; we give
@@ -85,13 +88,22 @@ class Multiplication:
     train_size = 10
 
     def __init__(self, name: str = "mult", b_digits: tuple[int, ...] = (1, 2), reread: bool = False,
-                 default_policy: str = ""):
+                 default_policy: str = "", routes: dict[int, str] | None = None):
         self.name = name
         self.b_digits = b_digits
         self.reread = reread
-        # mult1/mult2: the study's per-task Mamba-2; mult: the multi-task one, trained on mult1 and
-        # mult2 among others (docs/benchmarks.md: all three exact to 20 digits, not at 50)
+        # mult1/mult2: the study's per-task Mamba-2 on the paper's trace (exact to 20 digits, not at
+        # 50); mult1-reread/mult2-reread: on the reread trace (exact to 1,000, docs/benchmarks.md)
         self.default_policy = default_policy
+        # mult: no one policy; the multiplier's length picks one (policy_for, agent/policies/routed.py)
+        self.routes = dict(routes or {})
+        if self.routes:
+            self.policy_for = self._policy_for
+
+    def _policy_for(self, text: str) -> str:
+        """The shipped policy for an input: by the multiplier's length (``text`` raw or canonical)."""
+        b = self.parse(text).rstrip("=").split("*")[1]
+        return self.routes[len(b)]
 
     # --- instances ------------------------------------------------------------------------------------
     def parse(self, user_input: str) -> str:
@@ -250,8 +262,9 @@ def _program(c, reread: bool = False):
     yield c.EOS
 
 
-TASK = Multiplication(default_policy="multitask")  # trained on both b lengths
+# mult: the reread trace, which carries both lengths to 1,000 digits, each by its own policy
+TASK = Multiplication(reread=True, routes={1: "mult1-reread", 2: "mult2-reread"})
 TASK_N1 = Multiplication("mult1", (1,), default_policy="mult1")
 TASK_N2 = Multiplication("mult2", (2,), default_policy="mult2")
-TASK_N1_REREAD = Multiplication("mult1-reread", (1,), reread=True)
-TASK_N2_REREAD = Multiplication("mult2-reread", (2,), reread=True)
+TASK_N1_REREAD = Multiplication("mult1-reread", (1,), reread=True, default_policy="mult1-reread")
+TASK_N2_REREAD = Multiplication("mult2-reread", (2,), reread=True, default_policy="mult2-reread")

@@ -15,7 +15,7 @@ from tapehead.agent.cli.main import main
 from tapehead.agent.policies import shipped
 
 ROOT = Path(__file__).resolve().parents[2]
-NAMES = ["addition", "mult1", "mult2", "multitask"]
+NAMES = ["addition", "mult1", "mult1-reread", "mult2", "mult2-reread", "multitask"]
 
 
 def test_shipped_names_are_package_data_of_tapehead_evals():
@@ -33,7 +33,7 @@ def test_shipped_names_are_package_data_of_tapehead_evals():
 def test_unknown_name_lists_the_names(capsys):
     assert main(["solve", "addition", "1+1", "--policy", "additon"]) == 2
     err = " ".join(capsys.readouterr().err.split())
-    assert "no shipped policy 'additon'" in err and "addition, mult1, mult2, multitask" in err
+    assert "no shipped policy 'additon'" in err and "addition, mult1, mult1-reread, mult2, mult2-reread, multitask" in err
     assert "Traceback" not in err
 
 
@@ -48,6 +48,9 @@ def test_policies_json_reads_every_checkpoint(capsys):
     assert m["exact_to"] == 100_000 and m["first_below"] is None
     mult1 = rows["mult1"]["measured"][0]
     assert mult1["exact_to"] == 20 and mult1["first_below"] == [50, 0.48]
+    for name in ("mult1-reread", "mult2-reread"):  # the same problems on our trace: exact to 1,000 digits
+        (m,) = rows[name]["measured"]
+        assert rows[name]["tasks"] == [name] and m["exact_to"] == 1000 and m["first_below"] is None
     multi = rows["multitask"]
     assert multi["tasks"] == ["addition", "mult1", "mult2", "logical-graph"]
     assert multi["recipe"]["train_size"] == {"addition": 5, "mult1": 10, "mult2": 10, "logical-graph": 10}
@@ -76,12 +79,14 @@ def test_policies_table_off_a_terminal_is_one_line_per_task():
     header, *lines = [ln for ln in r.stdout.splitlines() if ln.strip()]
     assert header.split()[:3] == ["name", "task", "trained"]
     cut = header.index("task")  # the name column: blank on a multi-task policy's further lines
-    assert [ln[:cut].strip() for ln in lines] == ["addition", "mult1", "mult2", "multitask", "", "", ""]
+    assert [ln[:cut].strip() for ln in lines] == ["addition", "mult1", "mult1-reread", "mult2", "mult2-reread",
+                                                  "multitask", "", "", ""]
     rows = [ln[cut:].split() for ln in lines]
-    assert [row[0] for row in rows[3:]] == ["addition", "mult1", "mult2", "logical-graph"]
+    assert [row[0] for row in rows[5:]] == ["addition", "mult1", "mult2", "logical-graph"]
     assert rows[0][:4] == ["addition", "<=", "5", "1,802,080"] and " ".join(rows[0]).endswith("exact to 100,000")
     assert " ".join(rows[1]).endswith("exact to 20, 48% at 50")
-    assert " ".join(rows[6]) == "logical-graph <= 10 38% at 10"
+    assert " ".join(rows[2]).endswith("exact to 1,000") and " ".join(rows[4]).endswith("exact to 1,000")
+    assert " ".join(rows[8]) == "logical-graph <= 10 38% at 10"
 
 
 def test_policy_by_name_and_by_path_from_another_directory(tmp_path):

@@ -125,3 +125,27 @@ def test_suite_train_size_makes_its_own_cell_trained_on_the_longer_sizes(tmp_pat
     recipe = json.loads((tmp_path / "addition" / "mamba2-n7-s0" / "policy.json").read_text())["recipe"]
     assert recipe["max_size"] == 7 and recipe["lr"] == 3e-3
     assert not (tmp_path / "addition" / "mamba2-s0").exists()  # the study's own cell is untouched
+
+
+def test_report_sets_the_papers_trace_beside_ours_from_the_studys_results(tmp_path):
+    """The study's own results (docs/results/study, measured on the H200): ``--report-only`` with no
+    --train-size still reports the cell trained on <= 20 digits (App. D.6) beside the study's, and the
+    paper's trace beside the reread one, size by size; it trains and evaluates nothing."""
+    import shutil
+    from pathlib import Path
+
+    study = tmp_path / "study"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "docs" / "results" / "study", study)
+    r = subprocess.run([sys.executable, "-m", "tapehead", "eval", "suite", "paper", "--report-only", "--tasks",
+                        "mult1,mult1-reread", "--archs", "mamba2", "--seeds", "0,1", "--out", str(study)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    lines = r.stdout.splitlines()
+    assert ("| size | mult1 (paper's trace, trained <= 10) | mult1 (paper's trace, trained <= 20) | "
+            "mult1-reread (ours, trained <= 10) |") in lines
+    assert "| 100 | 0% [s0: 0%, s1: 0%] | 49% [s0: 49%] | 100% [s0: 100%, s1: 100%] |" in lines
+    assert "| 1,000 | not run | not run | 100% [s0: 100%, s1: 100%] |" in lines
+    suite = json.loads((study / "suite.json").read_text())
+    assert {(c["task"], c["arch"]) for c in suite["cells"]} == {("mult1", "mamba2"), ("mult1", "mamba2-n20"),
+                                                                ("mult1-reread", "mamba2")}
+    assert not list(study.rglob("policy.safetensors")) and not list(study.rglob("train/last*"))
