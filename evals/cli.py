@@ -204,7 +204,7 @@ def _suite_options(p) -> None:
                    help="comma-separated seeds")
     options.add(p, "steps", steps_help="training steps per cell")
     p.add_argument("--multitask", action="store_true",
-                   help="also one Mamba-2 per seed trained on the mixture of the tasks (arch mamba2-multi)")
+                   help="also one Mamba-2 per seed trained on the mixture of the tasks (arch mamba2-mix)")
     options.add(p, "stop_below", "micro_tokens", stop_below_default=0.05, micro_tokens_default=131072)
     p.add_argument("--report-only", action="store_true", help="train and evaluate nothing; summarise the cells already done")
     options.add(p, "train_batch", "lr", "train_size", "workers", train_batch_default=256, lr_default=2e-3,

@@ -118,7 +118,7 @@ def suite_markdown(suite: dict) -> str:
     Mamba-2 at every size, when the suite has both."""
     from .suite import MULTI_ARCH, PAPER
 
-    archs = list(dict.fromkeys(suite["archs"] + [r["arch"] for r in suite["table"]]))  # + mamba2-multi
+    archs = list(dict.fromkeys(suite["archs"] + [r["arch"] for r in suite["table"]]))  # + mamba2-mix, kept cells
     lines = ["| task | " + " | ".join(archs) + " |", "| --- |" + " --- |" * len(archs)]
     by = {(r["task"], r["arch"]): r for r in suite["table"]}
     for task in suite["tasks"]:
@@ -132,19 +132,23 @@ def suite_markdown(suite: dict) -> str:
             paper = PAPER.get(task, {}).get(a)
             cells.append(f"{ours}; paper {paper}" if paper else ours)
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
-    extra = [t for t in (traces_markdown(suite["cells"]), multitask_markdown(suite["cells"], MULTI_ARCH)) if t]
+    extra = [traces_markdown(suite["cells"])] + [multitask_markdown(suite["cells"], a) for a in (MULTI_ARCH, "mamba2-multi")]
+    extra = [t for t in extra if t]
     return "\n\n".join(["\n".join(lines)] + extra)
 
 
 def traces_markdown(cells: list[dict]) -> str:
-    """The paper's trace beside ours for the same problem (``mult1`` beside ``mult1-reread``): per
+    """The paper's trace beside ours for the same problem (``suite.VARIANTS``: ``mult1`` beside
+    ``mult1-reread``): per
     size, whole-trajectory accuracy of each Mamba-2 variant, best seed, with every seed's in
     brackets ("" when the suite has no such pair). The lesson of the local-decision rule, in one
     table (docs/design.md)."""
+    from .suite import VARIANTS
+
     variants = []
     for task in dict.fromkeys(c["task"] for c in cells):
-        ours = f"{task}-reread"
-        if any(c["task"] == ours for c in cells):
+        ours = VARIANTS.get(task)
+        if ours and any(c["task"] == ours for c in cells):
             for arch in dict.fromkeys(c["arch"] for c in cells if c["task"] == task
                                       and re.fullmatch(r"mamba2(-n\d+)?", c["arch"])):  # per-task, any training size
                 variants.append((task, arch, f"{task} (paper's trace, trained <= {_train_size(cells, task, arch)})"))
@@ -175,7 +179,7 @@ def _train_size(cells: list[dict], task: str, arch: str):
     return next((c["train_size"] for c in cells if c["task"] == task and c["arch"] == arch), "?")
 
 
-def multitask_markdown(cells: list[dict], multi_arch: str = "mamba2-multi") -> str:
+def multitask_markdown(cells: list[dict], multi_arch: str = "mamba2-mix") -> str:
     """Per task and size: whole-trajectory accuracy of the best per-task Mamba-2 seed and of the best
     multi-task seed, and the difference in points ("" when the suite has no multi-task cells)."""
     def best(task, arch):
@@ -187,7 +191,7 @@ def multitask_markdown(cells: list[dict], multi_arch: str = "mamba2-multi") -> s
 
     rows = []
     for task in dict.fromkeys(c["task"] for c in cells):
-        one, mt = best(task, "mamba2"), best(task, multi_arch)
+        one, mt = best(task, "mamba2"), best(task, multi_arch)  # (mamba2-multi: the first mixture, a record)
         if not (one and mt):
             continue
         acc = {k: {s["size"]: s["trajectory_acc"] for s in c["summary"]} for k, c in (("one", one), ("mt", mt))}
@@ -197,5 +201,5 @@ def multitask_markdown(cells: list[dict], multi_arch: str = "mamba2-multi") -> s
             rows.append(f"| {task} | {size} | {fmt(a)} | {fmt(b)} | {diff} |")
     if not rows:
         return ""
-    return "\n".join(["| task | size | per-task Mamba-2 | multi-task Mamba-2 | points |",
+    return "\n".join([f"| task | size | per-task Mamba-2 | multi-task Mamba-2 ({multi_arch}) | points |",
                       "| --- | ---: | ---: | ---: | ---: |"] + rows)

@@ -1,7 +1,7 @@
 """The paper's length-generalisation study as one resumable command: ``tapehead eval suite paper``.
 
 For every (task, architecture, seed) cell (and with ``--multitask`` one Mamba-2 per seed trained on
-the mixture of the tasks, evaluated on each as ``mamba2-multi``): train on the task's training
+the mixture of the tasks, evaluated on each as ``mamba2-mix``): train on the task's training
 sizes (same data, steps and parameter budget for every architecture, paper App. C), evaluate at
 the study sizes, and keep the results file. A cell whose evaluation finished is not redone, so an
 interrupted study resumes where it stopped (and can be spread over several GPU sessions). At the
@@ -15,6 +15,7 @@ Architectures are sized to the Mamba-2 policy's budget (~1.8M parameters): the p
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 # model configs with about the same number of parameters: 1.80M (mamba2) to 1.84M (transformers)
@@ -34,7 +35,9 @@ STUDY = {
     "mult1-reread": (10, [10, 20, 50, 100, 200, 500, 1000]),  # ours: the multiplier re-read every digit
     "mult2-reread": (10, [10, 20, 50, 100, 200, 500, 1000]),
     "logical-graph": (10, [10, 20, 50, 100, 200, 500, 1000]),
+    "logical-graph-local": (10, [10, 20, 50, 100, 200, 500, 1000]),  # ours: one operand substituted a line
     "hanoi": (8, [8, 9, 10, 11, 12]),
+    "hanoi-local": (8, [8, 9, 10, 11, 12]),  # ours: what the next move needs, within the last state
     "hanoi-recursive": (7, [7, 8, 9, 10]),
     "addition-nocot": (5, [5, 10, 20, 50, 100]),
     "addition-reversed": (5, [5, 10, 20, 50, 100]),
@@ -51,6 +54,8 @@ PAPER = {
     # ours: the same problems on the reread trace; the paper's cells are those of its own trace
     "mult1-reread": {"mamba2": "10->1K (100%)"},
     "mult2-reread": {"mamba2": "10->1K (100%)"},
+    "logical-graph-local": {"mamba2": "10->1K (98%)"},
+    "hanoi-local": {"mamba2": "8->12 (49%)"},
     "logical-graph": {"mamba2": "10->1K (98%)", "lstm": "10->1K (100%)", "gru": "10->1K (100%)",
                       "transformer": "10->1K (5%)", "swa": "10->500 (9%)"},
     "hanoi": {"mamba2": "8->12 (49%)", "lstm": "8->8 (100%)", "gru": "8->8 (100%)", "transformer": "8->8 (100%)",
@@ -59,12 +64,20 @@ PAPER = {
                         "transformer": "7->7 (100%)", "swa": "7->8 (87%)"},
 }
 
-# the multi-task policy's mixture: every task with its own input form (the addition ablations share
-# addition's input and are left out; the Hanoi tasks are in when asked for)
-MULTITASK = ["addition", "mult1", "mult2", "logical-graph", "hanoi", "hanoi-recursive"]
-MULTI_ARCH = "mamba2-multi"
-PAPER_TASKS = ["mult1", "mult2", "mult1-reread", "mult2-reread", "logical-graph", "hanoi", "hanoi-recursive",
-               "addition", "addition-nocot", "addition-reversed", "addition-calc", "addition-predicted"]
+# the paper's trace -> ours for the same problem, by the local-decision rule (docs/tasks.md); the
+# report sets them side by side (``report.traces_markdown``)
+VARIANTS = {"mult1": "mult1-reread", "mult2": "mult2-reread", "logical-graph": "logical-graph-local",
+            "hanoi": "hanoi-local"}
+# the multi-task policy's mixture: every task with its own input form, on our traces where they
+# differ from the paper's (the addition ablations share addition's input and are left out; the Hanoi
+# tasks are in when asked for). Its cells are ``mamba2-mix``, trained in ``mix/mamba2-sSEED``; the
+# first multi-task cells (``mamba2-multi``: addition, mult1, mult2 and the logical graph on the
+# paper's traces, 2026-12-01) are kept as records and reported beside them
+MULTITASK = ["addition", "mult1-reread", "mult2-reread", "logical-graph-local", "hanoi-local", "hanoi-recursive"]
+MULTI_ARCH = "mamba2-mix"
+PAPER_TASKS = ["mult1", "mult2", "mult1-reread", "mult2-reread", "logical-graph", "logical-graph-local", "hanoi",
+               "hanoi-local", "hanoi-recursive", "addition", "addition-nocot", "addition-reversed", "addition-calc",
+               "addition-predicted"]
 
 
 def reach(summary: list[dict], key: str, threshold: float = 0.05) -> tuple[int | None, float]:
@@ -84,7 +97,7 @@ def run_suite(out_dir: str, *, tasks: list[str], archs: list[str], seeds: list[i
     """Runs the missing cells (none with ``report_only``), then writes suite.json, the table and
     the plots from every finished cell. ``multitask``: also one Mamba-2 per seed trained on the
     mixture of the study's ``MULTITASK`` tasks, evaluated on each of them as architecture
-    ``mamba2-multi``. ``stop_below``: ``tapehead.evals.runner.evaluate``'s (sizes past a failure not run).
+    ``mamba2-mix``. ``stop_below``: ``tapehead.evals.runner.evaluate``'s (sizes past a failure not run).
     ``train_size``: train the per-task cells on sizes up to this instead of the task's (paper App.
     D.6 trains multiplication on up to 5, 10 or 20 digits); such a cell is architecture
     ``ARCH-nN`` (``mamba2-n20``), kept beside the study's own."""
@@ -109,27 +122,28 @@ def run_suite(out_dir: str, *, tasks: list[str], archs: list[str], seeds: list[i
     plan = [(name, variant(arch, name), seed) for name in tasks for arch in archs for seed in seeds]
     if multitask:
         plan += [(name, MULTI_ARCH, seed) for name in mixed for seed in seeds]
-    kept = _other_train_sizes(out, tasks, archs, seeds, plan)
+    kept = _kept(out, tasks, archs, seeds, plan)
     for name, arch, seed in plan + kept:
         cell = out / name / f"{arch}-s{seed}"
         res_path = cell / "eval" / "results.json"
         if _finished(res_path):
             log(f"done already: {name} {arch} seed {seed}")
-        elif (name, arch, seed) in kept:  # another training size's cell, cut: reported only when finished
+        elif (name, arch, seed) in kept:  # a kept cell not finished: reported only when it is
             continue
         elif report_only:
             missing.append(f"{name} {arch} seed {seed}")
             continue
         else:
             if arch == MULTI_ARCH:  # one policy for all the mixed tasks, trained once per seed
-                policy = _trained(out / "multitask" / f"mamba2-s{seed}", "+".join(mixed), ARCHS["mamba2"], seed,
+                policy = _trained(out / "mix" / f"mamba2-s{seed}", "+".join(mixed), ARCHS["mamba2"], seed,
                                   None, train_args)
             else:
                 size = train_size or STUDY[name][0]
                 policy = _trained(cell, name, ARCHS[arch.split("-n")[0]], seed, size, train_args)
             _evaluated(cell, name, policy, seed, eval_args)
         res = json.loads(res_path.read_text())
-        train_dir = out / "multitask" / f"mamba2-s{seed}" if arch == MULTI_ARCH else cell
+        train_dir = out / "mix" / f"mamba2-s{seed}" if arch == MULTI_ARCH else \
+            out / "multitask" / f"mamba2-s{seed}" if arch == "mamba2-multi" else cell
         train = json.loads((train_dir / "train.json").read_text()) if (train_dir / "train.json").exists() else {}
         cells.append({"task": name, "arch": arch, "seed": seed,
                       "train_size": int(arch.split("-n")[1]) if "-n" in arch else STUDY[name][0],
@@ -152,16 +166,17 @@ def run_suite(out_dir: str, *, tasks: list[str], archs: list[str], seeds: list[i
     return suite
 
 
-def _other_train_sizes(out: Path, tasks: list[str], archs: list[str], seeds: list[int], plan: list) -> list:
-    """Cells of the asked tasks, architectures and seeds trained on another size (``ARCH-nN-sSEED``,
-    from a run with ``--train-size N``) that sit in ``out``: reported beside the planned ones, never
-    trained by this run."""
+def _kept(out: Path, tasks: list[str], archs: list[str], seeds: list[int], plan: list) -> list:
+    """Cells of the asked tasks and seeds, of a variant of an asked architecture, that sit in ``out``
+    but are not planned: trained on another size (``ARCH-nN``, from a run with ``--train-size N``) or
+    by the first multi-task policy (``mamba2-multi``). Reported beside the planned ones, never trained
+    by this run."""
     found = []
     for name in tasks:
-        for d in sorted((out / name).glob("*-n*-s*")) if (out / name).is_dir() else []:
+        for d in sorted((out / name).glob("*-s*")) if (out / name).is_dir() else []:
             arch, _, seed = d.name.rpartition("-s")
-            if arch.split("-n")[0] in archs and seed.isdigit() and int(seed) in seeds \
-                    and (name, arch, int(seed)) not in plan:
+            if re.fullmatch(r"[a-z0-9]+-(n\d+|multi)", arch) and arch.split("-")[0] in archs and seed.isdigit() \
+                    and int(seed) in seeds and (name, arch, int(seed)) not in plan:
                 found.append((name, arch, int(seed)))
     return found
 

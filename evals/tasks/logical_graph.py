@@ -35,6 +35,22 @@ of its operands so far. Thoughts are lines:
    ``find p =`` gives p's definition, and p is evaluated again (2); no line (an empty observation)
    means x is the output: ``[ANS]`` then the value, ``[EOS]``.
 
+``logical-graph-local`` (``local=True``) writes each gate's value from the line just before it
+instead of from three observations at once. Above, ``x = value`` needs x's operator and negations
+(its definition, two observations back) and both operand values (the last two observations): the
+study's Mamba-2 (trained on <= 10 nodes, 2026-12-01) wrote exactly these tokens wrong, 50% of
+trajectories exact even at 10 nodes. The local trace substitutes one operand at a time into a
+``:=`` line, each from the line before it and the last observation:
+
+- after ``find a =`` answers a's value V: ``x := W op [not] b`` (W = V, negated if x's definition
+  says ``not a``; the rest copied from the definition, the observation before);
+- after ``find b =`` answers U: ``x := W op Z`` (copied from the ``:=`` line just written, Z from U);
+- then ``x = R``, R computed from the ``:=`` line alone; ``b < x`` (going down) copies x from the
+  ``:=`` line when a was resolved.
+
+``x :=`` never matches ``find x =`` or ``find x <``, so the searches answer as before; after a
+descent the parent is evaluated again from the start (its values re-found), as above.
+
 Trace length (tokens after the input, measured; tests/evals/test_logical_graph.py): about 200 per
 node reached from the output. With parents drawn uniformly from all earlier nodes the output
 reaches few of them: 10 nodes ~800, 100 ~2,800, 1,000 ~9,400 (mean of 5). The hard cases reach
@@ -162,11 +178,14 @@ def random_program(n: int, rng: random.Random) -> Program:
 
 
 class LogicalGraph:
-    name = "logical-graph"
     heads = 0
     default_policy = ""
     train_size = 10
     min_size = 4
+
+    def __init__(self, name: str = "logical-graph", local: bool = False):
+        self.name = name
+        self.local = local  # the local-decision trace (module docstring)
 
     call_tools = staticmethod(search_tools)  # the episode's tools: `find` over its own memory
 
@@ -201,15 +220,16 @@ class LogicalGraph:
         return [self.instance(Program(chain, names[-1]), "chain"), self.instance(Program(fan, names[-1]), "fan-in")]
 
     def max_tokens(self, text: str) -> int:
-        """A bound on the teacher's trace: a few searches per line of the program."""
-        return 400 * text.count("\n") + 400
+        """A bound on the teacher's trace: a few searches per line of the program (and with
+        ``local``, up to two ``:=`` lines per evaluation of a node)."""
+        return (600 if self.local else 400) * text.count("\n") + 400
 
     # --- the teacher ------------------------------------------------------------------------------------
     def teacher(self, codec) -> CallProgramPolicy:
-        return CallProgramPolicy(codec, lambda: _program(codec))
+        return CallProgramPolicy(codec, lambda: _program(codec, self.local))
 
 
-def _program(c):
+def _program(c, local: bool = False):
     """The teacher (module docstring). ``call`` yields a search and returns what it found."""
 
     def think(line):
@@ -222,13 +242,16 @@ def _program(c):
     while True:
         # 2: evaluate x, whose definition is the last line of the last observation
         d = _expr(found.split("\n")[-1].split(" = ", 1)[1], x)
-        values = []
-        for neg, a in d[2]:
+        values, terms = [], [("not " if neg else "") + a for neg, a in d[2]]
+        for i, (neg, a) in enumerate(d[2]):
             found = yield from call(c, f"find {a} =")
             rhs = found.split("\n")[-1].split(" = ", 1)[1]
             if rhs not in ("True", "False"):
                 break
             values.append((rhs == "True") != neg)
+            if local:  # the value substituted into x's expression, from this line and the last one only
+                terms[i] = str(values[-1])
+                yield from think(f"{x} := " + f" {d[1]} ".join(terms))
         if len(values) < len(d[2]):  # a is unresolved: down into it
             yield from think(f"{a} < {x}")
             x = a
@@ -247,3 +270,4 @@ def _program(c):
 
 
 TASK = LogicalGraph()
+TASK_LOCAL = LogicalGraph("logical-graph-local", local=True)

@@ -34,13 +34,13 @@ def test_report_sets_ours_beside_the_paper_and_multitask_beside_per_task():
                 "summary": [{"size": z, "trajectory_acc": a, "answer_acc": a} for z, a in accs]}
 
     cells = [cell("mamba2", 0, [(10, 1.0), (100, 0.9)]), cell("mamba2", 1, [(10, 1.0), (100, 0.5)]),
-             cell("mamba2-multi", 0, [(10, 0.99)])]
+             cell("mamba2-mix", 0, [(10, 0.99)])]
     md = multitask_markdown(cells)
     assert "| mult1 | 10 | 100.0% | 99.0% | -1.0 |" in md and "| mult1 | 100 | 90.0% | not run | - |" in md
     suite = {"archs": ["mamba2"], "tasks": ["mult1"], "cells": cells, "table": table1(cells)}
     text = suite_markdown(suite)
     assert "10->100 (90%) [s0: 100 (90%), s1: 100 (50%)]; paper 10->1K (100%)" in text
-    assert "| mamba2 | mamba2-multi |" in text and "multi-task Mamba-2" in text
+    assert "| mamba2 | mamba2-mix |" in text and "multi-task Mamba-2 (mamba2-mix)" in text
     assert multitask_markdown(cells[:2]) == ""
 
 
@@ -87,10 +87,10 @@ def test_suite_trains_evaluates_and_resumes(tmp_path):
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     suite = json.loads((tmp_path / "suite.json").read_text())
-    assert {(c["arch"], c["seed"]) for c in suite["cells"]} == {("mamba2", 0), ("gru", 0), ("mamba2-multi", 0)}
+    assert {(c["arch"], c["seed"]) for c in suite["cells"]} == {("mamba2", 0), ("gru", 0), ("mamba2-mix", 0)}
     assert all([s["size"] for s in c["summary"]] == [2, 3] for c in suite["cells"])
     assert (tmp_path / "addition.png").stat().st_size > 5000
-    assert (tmp_path / "multitask" / "mamba2-s0" / "policy.safetensors").exists()
+    assert (tmp_path / "mix" / "mamba2-s0" / "policy.safetensors").exists()
     policy = tmp_path / "addition" / "gru-s0" / "policy.safetensors"
     before = policy.stat().st_mtime_ns
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
@@ -129,7 +129,8 @@ def test_suite_train_size_makes_its_own_cell_trained_on_the_longer_sizes(tmp_pat
 
 def test_report_sets_the_papers_trace_beside_ours_from_the_studys_results(tmp_path):
     """The study's own results (docs/results/study, measured on the H200): ``--report-only`` with no
-    --train-size still reports the cell trained on <= 20 digits (App. D.6) beside the study's, and the
+    --train-size still reports the cell trained on <= 20 digits (App. D.6) and the first multi-task
+    policy's beside the study's, and the
     paper's trace beside the reread one, size by size; it trains and evaluates nothing."""
     import shutil
     from pathlib import Path
@@ -146,6 +147,6 @@ def test_report_sets_the_papers_trace_beside_ours_from_the_studys_results(tmp_pa
     assert "| 100 | 0% [s0: 0%, s1: 0%] | 49% [s0: 49%] | 100% [s0: 100%, s1: 100%] |" in lines
     assert "| 1,000 | not run | not run | 100% [s0: 100%, s1: 100%] |" in lines
     suite = json.loads((study / "suite.json").read_text())
-    assert {(c["task"], c["arch"]) for c in suite["cells"]} == {("mult1", "mamba2"), ("mult1", "mamba2-n20"),
-                                                                ("mult1-reread", "mamba2")}
+    assert {(c["task"], c["arch"]) for c in suite["cells"]} == {  # + the first multi-task policy's cell, a record
+        ("mult1", "mamba2"), ("mult1", "mamba2-n20"), ("mult1", "mamba2-multi"), ("mult1-reread", "mamba2")}
     assert not list(study.rglob("policy.safetensors")) and not list(study.rglob("train/last*"))
