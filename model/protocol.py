@@ -26,6 +26,7 @@ Transformer it is a KV cache that grows with the episode (bounded by the window 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import ClassVar
 
 import torch
 
@@ -33,6 +34,11 @@ import torch
 @dataclass
 class DecodingState:
     """Base class: a dataclass of tensors (or lists of tensors), with helpers the loops use."""
+
+    # whether a batch's rows are independent, each at its own point of its own episode, so that one
+    # row can be swapped in or out alone (the code-fix batch, evals/coding/batched.py): true of a
+    # fixed-size state (Mamba-2, LSTM, GRU), not of a KV cache with one position for the batch
+    rows_independent: ClassVar[bool] = True
 
     def tensors(self) -> list[torch.Tensor]:
         out = []

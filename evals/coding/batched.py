@@ -47,7 +47,7 @@ class ModelRows:
         self.dec = models.decoder(model, batch_size, device=device, cuda_graph=cuda_graph)
         self.failed: dict[int, str] = {}  # a network does not fail per row
         one, two = model.allocate_state(1, device=device), model.allocate_state(2, device=device)
-        if hasattr(one, "position"):  # a KV cache: one position for the whole batch, rows cannot differ
+        if not one.rows_independent:  # a KV cache: one position for the whole batch, rows cannot differ
             raise ValueError("batched code-fix decoding needs a fixed-size decoding state (Mamba-2, LSTM, GRU)")
         self.dims = []  # per state tensor: its batch dimension
         for a, b in zip(one.tensors(), two.tensors()):

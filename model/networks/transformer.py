@@ -26,6 +26,7 @@ rotary phases continue across prefill -> steps -> prefill. Cache layout per laye
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -44,6 +45,8 @@ class TransformerState(DecodingState):
 
     ``position`` is the number of tokens consumed so far, i.e. the absolute position of the next one.
     """
+
+    rows_independent: ClassVar[bool] = False  # one position for the whole batch
 
     k: list[torch.Tensor] = field(default_factory=list)
     v: list[torch.Tensor] = field(default_factory=list)
