@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 
-from .hanoi_common import HanoiInstances, disks_text, parse_disks, solve
+from .hanoi_common import HanoiInstances, copy_state, disks_text, parse_disks, read_disk, solve
 from .program import ProgramPolicy
 
 RODS = "ABC"
@@ -100,15 +100,6 @@ def _program(c):
         for ch in s:
             yield tok[ch]
 
-    def read_disk():  # p1 is on a disk's '(': read it whole; p1 ends on its ')'
-        label = ""
-        while True:
-            yield R
-            o = yield RD
-            if o == ")":
-                return label
-            label += o
-
     # 1: parity of n from rod A, then rewind
     yield R
     yield RD  # 'A'
@@ -117,7 +108,7 @@ def _program(c):
         yield R
         if (yield RD) != "(":
             break  # 'B'
-        top = yield from read_disk()
+        top = yield from read_disk(R, RD)
         letter = "B" if letter == "C" else "C"
         yield tok[letter]
     yield INIT
@@ -142,24 +133,7 @@ def _program(c):
         # 3: the new state, from the old one, a disk at a time (p1 is on the old state's 'A')
         yield RD
         yield tok["A"]
-        rod = "A"
-        tops = {"A": None, "B": None, "C": None}
-        while True:
-            yield R
-            o = yield RD
-            if o == "(":
-                label = yield from read_disk()
-                if label != d:
-                    yield from write(f"({label})")
-                    tops[rod] = label
-                continue
-            if rod == y:  # the rod's list ends: the moving disk goes on top
-                yield from write(f"({d})")
-                tops[rod] = d
-            yield tok[o]
-            if o == "$":
-                break
-            rod = o
+        tops = yield from copy_state(R, RD, tok, d, y)
         if tops["A"] is None and tops["B"] is None:
             break
         while True:  # p1 past the move just written, onto the new state's 'A'

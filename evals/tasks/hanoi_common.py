@@ -1,5 +1,6 @@
 """What both Tower of Hanoi tasks share (paper §3.2, App. D.3–D.4; paper-notes §3.4): disks,
-their natural input forms, the instance generator, and the reference solution.
+their natural input forms, the instance generator, and the reference solution; and what the two
+iterative teachers (``hanoi``, ``hanoi-local``) do alike on the tape: read a disk, copy a state.
 
 Disks are distinct sizes; the paper samples n of them without replacement from {1..100} and stacks
 them on rod A, largest at the bottom. A disk is written ``(57)``; a list of disks, bottom first,
@@ -106,3 +107,44 @@ class HanoiInstances:
 
     def hard_cases(self, size: int, rng: random.Random) -> list[Instance]:
         return [self.instance(labels, kind) for labels, kind in hard_disks(size, rng)]
+
+
+# --- the iterative teachers' tape work (hanoi.py, hanoi_local.py) -----------------------------------------
+def read_disk(R: int, RD: int):
+    """The head is on a disk's ``(``: read it whole (``R`` steps it right, ``RD`` reads); it ends on
+    the ``)``. Returns the label."""
+    label = ""
+    while True:
+        yield R
+        o = yield RD
+        if o == ")":
+            return label
+        label += o
+
+
+def copy_state(R: int, RD: int, tok: dict, d: str, y: str):
+    """Step 3 of both iterative teachers: the new state written from the old one, a disk at a time
+    (the head is on the old state's ``A``, the ``A`` already written): each disk read whole and
+    written back unless it is ``d``, the disk that moves, which is written at the end of rod ``y``'s
+    list. Returns the tops of the new state (labels, None for an empty rod)."""
+    rod = "A"
+    tops: dict = {"A": None, "B": None, "C": None}
+    while True:
+        yield R
+        o = yield RD
+        if o == "(":
+            label = yield from read_disk(R, RD)
+            if label != d:
+                for ch in f"({label})":
+                    yield tok[ch]
+                tops[rod] = label
+            continue
+        if rod == y:  # the rod's list ends: the moving disk goes on top
+            for ch in f"({d})":
+                yield tok[ch]
+            tops[rod] = d
+        yield tok[o]
+        if o == "$":
+            return tops
+        rod = o
+
