@@ -129,9 +129,10 @@ def test_from_session_refuses_unknown_and_empty_ids(paused):
 # --- task parsers ----------------------------------------------------------------------------------------
 NON_ASCII_DIGITS = "٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹०१२३४५६७८९０１２３４５６７８９²³¹߀๑"
 EXAMPLES = {"addition": "123+456", "mult": "123*45", "mult1": "123*4", "mult2": "123*45", "mult1-reread": "12*3",
-            "mult2-reread": "12*34", "hanoi": "hanoi 3", "hanoi-recursive": "(3)(2)(1)",
+            "mult2-reread": "12*34", "hanoi": "hanoi 3", "hanoi-local": "hanoi 3", "hanoi-recursive": "(3)(2)(1)",
             "addition-nocot": "1+2", "addition-reversed": "1+2", "addition-calc": "1+2", "addition-predicted": "1+2",
-            "logical-graph": "v1 = True\nv2 = not v1\nprint(v2)\n"}
+            "logical-graph": "v1 = True\nv2 = not v1\nprint(v2)\n",
+            "logical-graph-local": "v1 = True\nv2 = not v1\nprint(v2)\n"}
 # the coding tasks take a problem statement in words (any text; empty: the default statement)
 FREE_TEXT = {"code-fix", "code-fix-paper", "code-fix-plumbing", "code-fix-import", "code-fix-single"}
 
