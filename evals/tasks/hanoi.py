@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 
-from .hanoi_common import HanoiInstances, copy_state, disks_text, parse_disks, read_disk, solve
+from .hanoi_common import HanoiInstances, copy_state, disks_text, parity_letters, parse_disks, solve
 from .program import ProgramPolicy
 
 RODS = "ABC"
@@ -101,16 +101,7 @@ def _program(c):
             yield tok[ch]
 
     # 1: parity of n from rod A, then rewind
-    yield R
-    yield RD  # 'A'
-    letter, top = None, None
-    while True:
-        yield R
-        if (yield RD) != "(":
-            break  # 'B'
-        top = yield from read_disk(R, RD)
-        letter = "B" if letter == "C" else "C"
-        yield tok[letter]
+    letter, top = yield from parity_letters(R, RD, tok)
     yield INIT
     yield R
     yield c.ANS

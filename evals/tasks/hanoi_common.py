@@ -1,6 +1,7 @@
 """What both Tower of Hanoi tasks share (paper §3.2, App. D.3–D.4; paper-notes §3.4): disks,
 their natural input forms, the instance generator, and the reference solution; and what the two
-iterative teachers (``hanoi``, ``hanoi-local``) do alike on the tape: read a disk, copy a state.
+iterative teachers (``hanoi``, ``hanoi-local``) do alike on the tape: read a disk, write the parity
+letters, copy a state.
 
 Disks are distinct sizes; the paper samples n of them without replacement from {1..100} and stacks
 them on rod A, largest at the bottom. A disk is written ``(57)``; a list of disks, bottom first,
@@ -120,6 +121,22 @@ def read_disk(R: int, RD: int):
         if o == ")":
             return label
         label += o
+
+
+def parity_letters(R: int, RD: int, tok: dict):
+    """Step 1 of both iterative teachers: the head, just left of the input's ``A``, walks rod A's disks,
+    writing one letter per disk, ``C``, ``B``, ``C``, ... in turn, and stops on the ``B``. Returns the
+    last letter (where the smallest disk goes first: C for odd n, B for even) and rod A's top."""
+    yield R
+    yield RD  # 'A'
+    letter, top = None, None
+    while True:
+        yield R
+        if (yield RD) != "(":
+            return letter, top  # 'B'
+        top = yield from read_disk(R, RD)
+        letter = "B" if letter == "C" else "C"
+        yield tok[letter]
 
 
 def copy_state(R: int, RD: int, tok: dict, d: str, y: str):

@@ -66,7 +66,7 @@ from __future__ import annotations
 from tapehead.tools.memory.pointer_tape import END
 
 from .hanoi import Hanoi
-from .hanoi_common import copy_state, read_disk
+from .hanoi_common import copy_state, parity_letters
 from .program import ProgramPolicy
 
 RODS = "ABC"
@@ -131,16 +131,7 @@ def _program(c):
 
     # 1: p2 walks rod A writing a parity letter per disk, then on to the end of the memory, and
     #    parks on the last letter (where the smallest disk goes first); p1 onto the state's 'A'
-    yield R2
-    yield RD2  # 'A'
-    letter, top = None, None
-    while True:
-        yield R2
-        if (yield RD2) != "(":
-            break  # 'B'
-        top = yield from read_disk(R2, RD2)
-        letter = "B" if letter == "C" else "C"
-        yield tok[letter]
+    letter, top = yield from parity_letters(R2, RD2, tok)
     while True:
         yield R2
         if (yield RD2) == END:
