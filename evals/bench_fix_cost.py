@@ -4,9 +4,9 @@ fix`` episode as the episode grows, Mamba-2 against the same-budget KV-cache Tra
     python -m tapehead.evals.bench_fix_cost --sizes 4,16,64 --models mamba2,transformer \\
         --teacher single --json runs/fix-cost.json
 
-Every run is the path of ``tapehead fix`` (``evals/coding/fix.py``): a generated repository of N
-functions written to a directory, its scratch copy (``Workspace``), the workspace tools with the
-check run in the sandbox, and the LangGraph ``Agent`` with its sessions database. The policy is
+Every run is ``tapehead fix`` itself (``evals/coding/fix.py``'s ``run_fix``) on a generated
+repository of N functions written to a directory: its scratch copy (``Workspace``), the workspace
+tools with the check run in the sandbox, and the LangGraph ``Agent`` with its sessions database. The policy is
 *forced* (``ForcedPolicy``): a teacher decides every token, and the row's network runs as it would
 decoding -- the prompt prefilled, then one step for every token written or observed. No code-fix
 policy is trained yet (issue 15) and what a step costs depends on the architecture and the depth,
@@ -31,14 +31,10 @@ import time
 from pathlib import Path
 
 from tapehead.agent import models
-from tapehead.agent.graph.toolset import Toolset
-from tapehead.agent.loops.episode import Limits
 from tapehead.agent.tasks import get_task
-from tapehead.tools.workspace.workspace import Workspace
 
 from .bench_efficiency import load_model
-from .coding import task_api
-from .coding.venv import sandbox_limits
+from .coding.fix import run_fix
 from .tasks.code_fix.instance import generate
 
 TEACHERS = {"interactive": "code-fix-paper", "single": "code-fix-single"}
@@ -78,39 +74,22 @@ class ForcedPolicy:
 def run(size: int, model, name: str, source: str, teacher: str, seed: int, block: int, compile_step: bool) -> dict:
     task = get_task(TEACHERS[teacher])
     inst = generate(size, seed, "plumbing", "paper")
-    codec = models.codec()
     with tempfile.TemporaryDirectory(prefix="tapehead-fixcost-") as tmp:
         repo = Path(tmp) / "repo"
         for path, text in inst.files.items():
             (repo / path).parent.mkdir(parents=True, exist_ok=True)
             (repo / path).write_text(text)
-        limits, _ = sandbox_limits(str(repo))
-        ws = Workspace.create(str(repo))
-        try:
-            toolset = Toolset(task_api.workspace_tools(ws, inst.check, limits), workspace=ws)
-            policy = ForcedPolicy(task.teacher(codec, inst), models.model_policy(model, compile=compile_step))
-            from tapehead.agent.agent import Agent
-
-            agent = Agent(policy=policy, policy_name=f"forced:{name}", toolset=toolset, yolo=True,
-                          limits=Limits(max_tokens=2_000_000), db=str(Path(tmp) / "sessions.db"))
-            t0 = time.perf_counter()
-            try:
-                res = agent.solve(task_api.problem_statement(inst.check))
-            finally:
-                agent.close()
-            wall = time.perf_counter() - t0
-            passed = toolset.actions["check"].call().data.get("returncode") == 0
-        finally:
-            ws.discard()
+        policy = ForcedPolicy(task.teacher(models.codec(), inst), models.model_policy(model, compile=compile_step))
+        res = run_fix(str(repo), inst.check, policy=policy, db=str(Path(tmp) / "sessions.db"), max_tokens=2_000_000)
     stamps = policy.stamps
     blocks = [round(1000 * (stamps[min(i + block, len(stamps) - 1)] - stamps[i]) / block, 3)
               for i in range(0, len(stamps) - block, block)]
     tokens = len(stamps) - 1
     return {"model": name, "weights": source, "teacher": teacher, "functions": size, "seed": seed,
-            "exit": res.exit, "check_passed": passed, "tokens": tokens, "wall_s": round(wall, 3),
-            "network_s": round(policy.network_s, 3), "s_per_1k": round(1000 * wall / tokens, 3),
+            "exit": res["exit"], "check_passed": res["check_passed"], "tokens": tokens, "wall_s": res["seconds"],
+            "network_s": round(policy.network_s, 3), "s_per_1k": round(1000 * res["seconds"] / tokens, 3),
             "network_s_per_1k": round(1000 * policy.network_s / tokens, 3), "block": block,
-            "block_s_per_1k": [round(b, 3) for b in blocks], "state_bytes": policy.state_bytes()}
+            "block_s_per_1k": blocks, "state_bytes": policy.state_bytes()}
 
 
 def main(argv: list[str] | None = None) -> int:

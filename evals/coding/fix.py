@@ -40,11 +40,12 @@ def user_instance(ws: Workspace, check: str, family: str | None, statement: str)
                          style="realistic")
 
 
-def run_fix(directory: str, check: str, *, policy: str | None = None, teacher: bool = False,
+def run_fix(directory: str, check: str, *, policy=None, teacher: bool = False,
             family: str | None = None, yes: bool = False, as_json: bool = False, db: str | None = None,
             max_tokens: int | None = None, err=None, ask=None) -> dict:
     """Returns the result object (``--json`` prints it); ``err`` is a rich Console for the stream,
-    ``ask(prompt) -> bool`` the accept question (None: nobody to ask, so no accept without ``yes``)."""
+    ``ask(prompt) -> bool`` the accept question (None: nobody to ask, so no accept without ``yes``).
+    ``policy``: a spec (``agent/policies/source.py``) or a policy object (the benchmarks' forced one)."""
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"not a directory: {directory}")
     if not check.strip():
